@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sportello/sportello/bot/store/storetest"
+)
+
+// TestServeEndToEnd runs Sportello as `serve` does — on a ":0" port, once with the embedded
+// store and once with Redis — and checks health, readiness, metrics and the web chat.
+func TestServeEndToEnd(t *testing.T) {
+	for _, store := range []string{"bolt", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			var m *Main
+			if store == "redis" {
+				m = openTestMain(t, nil, storetest.NewRedis(t))
+			} else {
+				m = openTestMain(t, nil)
+			}
+			if err := m.Listen(); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- m.Run(ctx) }()
+			base := "http://" + m.Addr()
+
+			for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready"} {
+				if body := get(t, base+path); !strings.Contains(body, want) {
+					t.Errorf("%s: %q", path, body)
+				}
+			}
+			if page := get(t, base+"/"); !strings.Contains(page, "<html") {
+				t.Errorf("web chat page: %.200q", page)
+			}
+			jar := &cookieJar{}
+			resp := post(t, jar, base+"/api/messages", `{"text":"quanto costa il rinnovo del permesso di 2 anni?"}`)
+			if !strings.Contains(resp, "permit-fees") {
+				t.Errorf("web chat answer: %.400q", resp)
+			}
+			if metrics := get(t, base+"/metrics"); !strings.Contains(metrics, `sportello_messages_in_total{channel="web",lang="it"} 1`) {
+				t.Errorf("metrics do not count the message:\n%.2000s", metrics)
+			}
+
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("no graceful shutdown")
+			}
+		})
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// cookieJar keeps the web chat's conversation cookie between requests.
+type cookieJar struct{ cookies []*http.Cookie }
+
+func post(t *testing.T, jar *cookieJar, url, body string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	for _, c := range jar.cookies {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	jar.cookies = append(jar.cookies, resp.Cookies()...)
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s %s", url, resp.Status, b)
+	}
+	return string(b)
+}
