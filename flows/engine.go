@@ -327,6 +327,13 @@ func (e *Engine) question(t *turn, personal bool) error {
 			return e.handoff(t, bot.HandoffRequest{Topic: r.Topic, Reason: reason, Priority: priorities[r.Priority]})
 		}
 	}
+	if kind, ok := e.Rules.SmallTalk(text); ok && personal {
+		t.add(bot.Reply{Text: e.t(t.s, "smalltalk."+kind, nil)})
+		if kind == "hello" {
+			return e.startFlow(t, "menu")
+		}
+		return nil
+	}
 	res, err := e.search(t, text)
 	if err != nil {
 		return err
@@ -334,7 +341,7 @@ func (e *Engine) question(t *turn, personal bool) error {
 	switch {
 	case res.Confident:
 		e.answer(t, res.Hits[0].Article)
-	case len(res.Hits) > 0:
+	case len(res.Hits) > 0 && res.Confidence >= knowledge.RelatedThreshold:
 		var rows [][]bot.Button
 		for _, h := range res.Hits[:min(3, len(res.Hits))] {
 			v, _ := h.Article.In(e.prefs(t.s)...)

@@ -24,9 +24,11 @@ type Rule struct {
 	Match    map[string][]string `yaml:"match"` // language -> phrases; every language is checked
 }
 
-// Rules is the handoff rule table, matched on every free-text message.
+// Rules is the handoff rule table, matched on every free-text message, and the small-talk
+// phrases (greetings, thanks) that get a friendly reply instead of a search.
 type Rules struct {
 	rules []Rule
+	small map[string]string // folded whole message -> kind ("hello", "thanks")
 }
 
 // LoadRules reads the embedded rule table.
@@ -35,7 +37,8 @@ func LoadRules() (*Rules, error) { return ParseRules(rulesFile) }
 // ParseRules reads a rule table.
 func ParseRules(raw []byte) (*Rules, error) {
 	var doc struct {
-		Rules []Rule `yaml:"rules"`
+		Rules     []Rule                         `yaml:"rules"`
+		SmallTalk map[string]map[string][]string `yaml:"smalltalk"` // kind -> language -> phrases
 	}
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("parse rules: %w", err)
@@ -57,7 +60,21 @@ func ParseRules(raw []byte) (*Rules, error) {
 	sort.SliceStable(doc.Rules, func(i, j int) bool {
 		return priorities[doc.Rules[i].Priority] > priorities[doc.Rules[j].Priority]
 	})
-	return &Rules{rules: doc.Rules}, nil
+	small := map[string]string{}
+	for kind, byLang := range doc.SmallTalk {
+		for _, phrases := range byLang {
+			for _, p := range phrases {
+				small[fold(p)] = kind
+			}
+		}
+	}
+	return &Rules{rules: doc.Rules, small: small}, nil
+}
+
+// SmallTalk returns the kind of small talk ("hello", "thanks") the whole message is, if any.
+func (rs *Rules) SmallTalk(text string) (kind string, ok bool) {
+	kind, ok = rs.small[fold(text)]
+	return kind, ok
 }
 
 var priorities = map[string]bot.Priority{"normal": bot.PriorityNormal, "high": bot.PriorityHigh, "urgent": bot.PriorityUrgent}

@@ -15,7 +15,7 @@ import (
 // BenchmarkOpen builds the index over the whole content in memory; it reports the heap the
 // open base holds (index-MB).
 func BenchmarkOpen(b *testing.B) {
-	fsys := benchFS(b)
+	fsys := Content
 	var before, after runtime.MemStats
 	for i := 0; i < b.N; i++ {
 		runtime.GC()
@@ -35,7 +35,7 @@ func BenchmarkOpen(b *testing.B) {
 
 // BenchmarkOpenCached is a start-up with an index built before (reused from cacheDir).
 func BenchmarkOpenCached(b *testing.B) {
-	fsys := benchFS(b)
+	fsys := Content
 	dir := b.TempDir()
 	kb, err := Open(fsys, dir)
 	if err != nil {
@@ -54,23 +54,11 @@ func BenchmarkOpenCached(b *testing.B) {
 	}
 }
 
-// benchFS is the real content, or the catalog stand-in while there is none.
-func benchFS(b testing.TB) fs.FS {
-	if fsys, real := contentFS(); real {
-		return fsys
-	}
-	return catalogFS(b)
-}
 
-// benchQueries are the evaluation questions by language (the stand-in's while there is no
-// content).
+// benchQueries are the evaluation questions by language.
 func benchQueries() map[string][]Query {
 	out := map[string][]Query{}
-	file := "testdata/catalog_questions.yaml"
-	if _, real := contentFS(); real {
-		file = evalFile
-	}
-	qs, _ := loadQuestions(file)
+	qs, _ := loadQuestions(evalFile)
 	for _, q := range qs {
 		out[q.Lang] = append(out[q.Lang], Query{Text: q.Q, Lang: q.Lang, Jurisdictions: deskJurisdictions[q.Desk]})
 	}
@@ -79,7 +67,7 @@ func benchQueries() map[string][]Query {
 
 // BenchmarkSearch runs the questions of each language; it reports p50 and p99 per query.
 func BenchmarkSearch(b *testing.B) {
-	fsys := benchFS(b)
+	fsys := Content
 	kb, err := Open(fsys, "")
 	if err != nil {
 		b.Fatal(err)
@@ -114,7 +102,7 @@ func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
 // scaledFS copies every English version into each of Langs, to measure a fully translated base.
 func scaledFS(b testing.TB) fs.FS {
-	src := benchFS(b)
+	src := Content
 	m := fstest.MapFS{}
 	fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, "/en.md") {

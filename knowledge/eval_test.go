@@ -2,7 +2,6 @@ package knowledge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -52,14 +51,6 @@ func loadQuestions(path string) ([]evalQuestion, error) {
 	return doc.Questions, nil
 }
 
-// contentFS is the embedded content, or the test fixture while there is none.
-func contentFS() (fs.FS, bool) {
-	if entries, err := fs.ReadDir(Content, "content"); err == nil && len(entries) > 0 {
-		return Content, true
-	}
-	return os.DirFS("testdata/kb"), false
-}
-
 var (
 	evalOnce sync.Once
 	evalBase *Base
@@ -69,11 +60,7 @@ var (
 // openEval opens the real content once for the tests of this package.
 func openEval(t testing.TB) *Base {
 	t.Helper()
-	fsys, real := contentFS()
-	if !real {
-		t.Skip("knowledge/content has no articles yet")
-	}
-	evalOnce.Do(func() { evalBase, evalErr = Open(fsys, "") })
+	evalOnce.Do(func() { evalBase, evalErr = Open(Content, "") })
 	if evalErr != nil {
 		t.Fatal(evalErr)
 	}
@@ -189,9 +176,6 @@ func table(per map[string]*tally, all *tally, langs []string) string {
 // top-1 ≥ 90 % and top-3 ≥ 97 % overall, top-1 ≥ 80 % in every language.
 func TestEval(t *testing.T) {
 	qs, err := loadQuestions(evalFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skip(evalFile + " does not exist yet")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,11 +299,7 @@ func TestCatalogEval(t *testing.T) {
 
 // TestContent loads the embedded content and fails on Lint errors (warnings are logged).
 func TestContent(t *testing.T) {
-	fsys, real := contentFS()
-	if !real {
-		t.Skip("knowledge/content has no articles yet")
-	}
-	b, err := Load(fsys)
+	b, err := Load(Content)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,11 @@ type Result struct {
 // ConfidenceThreshold is the confidence from which Search answers with its first hit.
 const ConfidenceThreshold = 0.5
 
+// RelatedThreshold is the confidence below which a result is not even offered as "did you
+// mean": an off-topic message ("who won the match?") gets the honest "I only answer about…"
+// and the human option rather than three unrelated topics.
+const RelatedThreshold = 0.08
+
 // MaxHits is the number of hits a Result holds at most.
 const MaxHits = 5
 

@@ -1,3 +1,5 @@
+//go:build tune
+
 package knowledge
 
 import (
@@ -10,12 +12,10 @@ import (
 )
 
 // TestTune searches the retrieval weights (coordinate descent on top-1, then top-3) and fits
-// the confidence on the evaluation set. It only runs with SPORTELLO_TUNE=1 and prints the
-// values to copy into defaultParams.
+// the confidence on the evaluation set. It is built only with -tags tune
+// (SPORTELLO_TUNE=dev|catalog go test -tags tune -run TestTune ./knowledge/) and prints the values
+// to copy into defaultParams.
 func TestTune(t *testing.T) {
-	if os.Getenv("SPORTELLO_TUNE") == "" {
-		t.Skip("set SPORTELLO_TUNE=1 to tune")
-	}
 	var qs []evalQuestion
 	var b *Base
 	var err error
@@ -36,7 +36,7 @@ func TestTune(t *testing.T) {
 		}
 	default:
 		if qs, err = loadQuestions(evalFile); err != nil {
-			t.Skip(err)
+			t.Fatal(err)
 		}
 		b = openEval(t)
 	}

@@ -24,7 +24,7 @@ func TestTicketLifecycle(t *testing.T) {
 		mario := e.Staff(t, "mario", desk.RoleStaff, "ravenna")
 		e.Say(t, "u1", "it", "quanto costa il rinnovo del permesso?")
 		replies := e.Say(t, "u1", "it", "/human")
-		if !desktest.Contains(replies, "Typical wait: 10 minutes") || replies[0].Handoff == "" {
+		if !desktest.Contains(replies, e.Texts.T("it", "handoff.in_hours", map[string]any{"Minutes": 10})) || replies[0].Handoff == "" {
 			t.Fatalf("handoff offer:\n%s", desktest.Dump(replies))
 		}
 		id := replies[0].Handoff
@@ -57,7 +57,7 @@ func TestTicketLifecycle(t *testing.T) {
 		}
 		got := e.Chat.Sent("u1")
 		last := got[len(got)-1]
-		if !last.Staff || last.Handoff != id || last.Text != "**Desk staff:** Buongiorno, da quando è scaduto?" {
+		if !last.Staff || last.Handoff != id || last.Text != e.Texts.T("it", "desk.staff_reply", map[string]any{"Text": "Buongiorno, da quando è scaduto?"}) {
 			t.Fatalf("staff reply as the user got it: %+v", last)
 		}
 		e.Say(t, "u1", "it", "da tre settimane")
@@ -75,7 +75,7 @@ func TestTicketLifecycle(t *testing.T) {
 		if _, err := e.Desk.Close(ctx, mario, id, "resolved"); err != nil {
 			t.Fatal(err)
 		}
-		if !desktest.Contains(e.Chat.Sent("u1"), "closed your conversation") {
+		if !desktest.Contains(e.Chat.Sent("u1"), e.Texts.T("it", "handoff.closed", nil)) {
 			t.Fatalf("no closing message:\n%s", desktest.Dump(e.Chat.Sent("u1")))
 		}
 		if s := e.Session(t, "u1"); s.Ticket != "" {

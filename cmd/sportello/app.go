@@ -116,6 +116,8 @@ func (m *Main) Listen() error {
 	}
 	m.listener = l
 	m.server = &http.Server{Handler: m.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// Open event streams would hold Shutdown until its deadline.
+	m.server.RegisterOnShutdown(m.Web.Close)
 	return nil
 }
 
@@ -155,15 +157,21 @@ func (m *Main) wire() error {
 	}
 	m.Engine = &flows.Engine{
 		Flows: fl, Rules: rules, KB: m.KB, Texts: m.Texts, Languages: languages,
-		Desks: desks, DefaultDesk: cfg.DefaultDesk, Forget: m.Router.Forget, Clock: m.Clock,
+		Desks: desks, DefaultDesk: cfg.DefaultDesk, Forget: m.forget, Clock: m.Clock,
 	}
 	m.Router.Responder = m.Engine
 	return nil
 }
 
+// forget erases a conversation (/forget): the router's session and transcript, and the web
+// chat's history, whose open pages clear at once.
+func (m *Main) forget(ctx context.Context, a bot.Address) error {
+	return errors.Join(m.Router.Forget(ctx, a), m.Web.Forget(ctx, a))
+}
+
 // openChannels creates the web chat and, when configured, Telegram.
 func (m *Main) openChannels(ctx context.Context) error {
-	m.Web = webchat.New(m.Store, m.Router, m.Texts, webchat.Options{})
+	m.Web = webchat.New(m.Store, m.Router, m.Texts, webchat.Options{HistoryTTL: m.Config.File.Retention.Transcripts})
 	m.Router.Register(m.Web)
 	if m.Config.TelegramToken != "" {
 		tg, err := telegram.New(ctx, telegram.Config{

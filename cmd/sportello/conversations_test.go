@@ -20,6 +20,7 @@ import (
 //	> quanto costa           the user types
 //	> [Costo del rinnovo]    the user presses the button whose label contains the text
 //	< 126,46                 a reply of this turn contains the text
+//	= button Talk to         a reply of this turn has a button whose label contains the text
 //	= article permit-fees    a reply of this turn answers with the article
 //	= handoff                this turn hands the user to staff
 //	= lang ar                the replies of this turn are in that language
@@ -83,6 +84,11 @@ func replayConversation(t *testing.T, m *Main, path string) {
 			if !anyReply(turn, func(r bot.Reply) bool { return strings.Contains(r.Text, want) }) {
 				t.Errorf("%s: no reply contains %q; got:\n%s", at, want, dump(turn))
 			}
+		case strings.HasPrefix(text, "= button "):
+			want := strings.TrimPrefix(text, "= button ")
+			if !anyReply(turn, func(r bot.Reply) bool { return hasButton(r, want) }) {
+				t.Errorf("%s: no button %q; got:\n%s", at, want, dump(turn))
+			}
 		case text == "= handoff":
 			if !anyReply(turn, func(r bot.Reply) bool { return r.Handoff != "" }) {
 				t.Errorf("%s: no handoff; got:\n%s", at, dump(turn))
@@ -116,12 +122,8 @@ func replayConversation(t *testing.T, m *Main, path string) {
 func findButton(t *testing.T, at string, replies []bot.Reply, label string) string {
 	t.Helper()
 	for _, r := range replies {
-		for _, row := range r.Buttons {
-			for _, b := range row {
-				if strings.Contains(b.Label, label) {
-					return b.Action
-				}
-			}
+		if b, ok := button(r, label); ok {
+			return b.Action
 		}
 	}
 	t.Fatalf("%s: no button %q in:\n%s", at, label, dump(replies))
@@ -173,4 +175,21 @@ func openTestMain(t testing.TB, env map[string]string, store ...bot.Store) *Main
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
+}
+
+// button returns the first button of r whose label contains label.
+func button(r bot.Reply, label string) (bot.Button, bool) {
+	for _, row := range r.Buttons {
+		for _, b := range row {
+			if strings.Contains(b.Label, label) {
+				return b, true
+			}
+		}
+	}
+	return bot.Button{}, false
+}
+
+func hasButton(r bot.Reply, label string) bool {
+	_, ok := button(r, label)
+	return ok
 }

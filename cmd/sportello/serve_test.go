@@ -44,7 +44,16 @@ func TestServeEndToEnd(t *testing.T) {
 			if !strings.Contains(resp, "permit-fees") {
 				t.Errorf("web chat answer: %.400q", resp)
 			}
-			if metrics := get(t, base+"/metrics"); !strings.Contains(metrics, `sportello_messages_in_total{channel="web",lang="it"} 1`) {
+			// /forget erases the web chat history too: afterwards the conversation holds only
+			// the confirmation that everything was deleted.
+			post(t, jar, base+"/api/messages", `{"text":"/forget"}`)
+			post(t, jar, base+"/api/messages", `{"action":"c:forget.confirm:0"}`)
+			history := getWith(t, jar, base+"/api/history")
+			if strings.Contains(history, "quanto costa") || strings.Contains(history, "permit-fees") ||
+				!strings.Contains(history, m.Texts.T("it", "forget.done", nil)) {
+				t.Errorf("history after /forget: %.1000s", history)
+			}
+			if metrics := get(t, base+"/metrics"); !strings.Contains(metrics, `sportello_messages_in_total{channel="web",lang="it"} 3`) {
 				t.Errorf("metrics do not count the message:\n%.2000s", metrics)
 			}
 
@@ -63,7 +72,16 @@ func TestServeEndToEnd(t *testing.T) {
 
 func get(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getWith(t, &cookieJar{}, url)
+}
+
+func getWith(t *testing.T, jar *cookieJar, url string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for _, c := range jar.cookies {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,11 +22,17 @@ import (
 // event on the other replica's stream.
 func TestLiveAcrossReplicas(t *testing.T) {
 	stA := storetest.NewRedis(t)
-	c, ok := stA.Client().(*goredis.Client)
-	if !ok {
-		t.Skip("needs a standalone Redis")
+	// Replica B has its own connections to the same Redis, whatever its topology.
+	var clientB goredis.UniversalClient
+	switch c := stA.Client().(type) {
+	case *goredis.Client:
+		clientB = goredis.NewClient(c.Options())
+	case *goredis.ClusterClient:
+		clientB = goredis.NewClusterClient(c.Options())
+	default:
+		t.Fatalf("unexpected Redis client %T", c)
 	}
-	stB := redis.NewFromClient(goredis.NewClient(c.Options()), stA.Prefix())
+	stB := redis.NewFromClient(clientB, stA.Prefix())
 	t.Cleanup(func() { stB.Close() })
 	clock := storetest.NewClock(desktest.Start)
 	a := desktest.New(t, stA, clock)

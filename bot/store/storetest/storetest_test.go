@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -51,7 +52,10 @@ func TestGlobEscape(t *testing.T) {
 // The private redis-server fallback starts, serves, and is stopped by the last release.
 func TestPrivateServer(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("no redis-server on PATH")
+		if os.Getenv("CI") != "" {
+			t.Fatal("no redis-server on PATH; install it with `apt-get install -y redis-server`")
+		}
+		t.Skip("no redis-server on PATH; install it with `apt-get install -y redis-server`")
 	}
 	var p privateServer
 	url1, release1, err := p.acquire()
