@@ -39,17 +39,20 @@ const (
 // Inbound is one message from a user, as every channel adapter reports it.
 type Inbound struct {
 	Address
-	User      string    // the channel's user id
-	MessageID string    // the channel's id for this delivery, used to drop duplicates ("" = never a duplicate)
-	LangHint  string    // the channel's language hint, e.g. Telegram's language_code ("bn-Latn", "pt-BR")
-	Lang      string    // a language the user chose in the channel itself (web chat picker, chat --lang)
-	Text      string    // what the user typed (a caption for media)
-	Action    string    // the payload of a pressed button; empty for typed text
-	Media     Media     // non-text content, if any
-	Edited    bool      // an edit of an earlier message
-	Group     bool      // sent in a group chat: no personal flows there
-	Addressed bool      // in a group: the bot was mentioned, replied to or commanded
-	At        time.Time // when the channel received it
+	User      string // the channel's user id
+	MessageID string // the channel's id for this delivery, used to drop duplicates ("" = never a duplicate)
+	// Deduplicated: the channel already makes sure each delivery is handled once (Telegram
+	// claims every update_id durably), so the router need not check MessageID again.
+	Deduplicated bool
+	LangHint     string    // the channel's language hint, e.g. Telegram's language_code ("bn-Latn", "pt-BR")
+	Lang         string    // a language the user chose in the channel itself (web chat picker, chat --lang)
+	Text         string    // what the user typed (a caption for media)
+	Action       string    // the payload of a pressed button; empty for typed text
+	Media        Media     // non-text content, if any
+	Edited       bool      // an edit of an earlier message
+	Group        bool      // sent in a group chat: no personal flows there
+	Addressed    bool      // in a group: the bot was mentioned, replied to or commanded
+	At           time.Time // when the channel received it
 }
 
 // Reply is one message from the bot to a user. Text uses the light markup parsed by ParseMarkup.

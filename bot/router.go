@@ -115,7 +115,7 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 	if in.At.IsZero() {
 		in.At = start
 	}
-	if in.MessageID != "" {
+	if in.MessageID != "" && !in.Deduplicated {
 		seen := "seen:" + in.Key() + ":" + in.MessageID
 		fresh, derr := r.Store.PutIfAbsent(ctx, seen, []byte{1}, r.DedupeTTL)
 		if derr != nil {
@@ -158,13 +158,14 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 	} else if replies, throttled, err = r.respond(ctx, s, in); err != nil {
 		return err
 	}
+	var said []TranscriptEntry
 	if !throttled {
 		if err := r.Sessions.Save(ctx, s); err != nil {
 			return err
 		}
-		r.record(ctx, in.Address, "user", in.Text, "")
+		said = append(said, TranscriptEntry{At: start, From: "user", Text: in.Text})
 	}
-	err = r.deliver(ctx, in.Address, replies)
+	err = r.deliver(ctx, in.Address, replies, said...)
 	r.Metrics.handled(in.Channel, s.Lang, r.Clock.Now().Sub(start), err)
 	return err
 }
@@ -264,15 +265,18 @@ func (r *Router) Forget(ctx context.Context, a Address) error {
 }
 
 // deliver sends replies through the conversation's channel: the one place that decides
-// about retries, from the failure class the adapter reported.
-func (r *Router) deliver(ctx context.Context, to Address, replies []Reply) error {
+// about retries, from the failure class the adapter reported. It then records said (what the
+// user said) and the replies that went out in the transcript, in one write.
+func (r *Router) deliver(ctx context.Context, to Address, replies []Reply, said ...TranscriptEntry) error {
 	if len(replies) == 0 {
+		r.record(ctx, to, said...)
 		return nil
 	}
 	r.mu.RLock()
 	ch := r.channels[to.Channel]
 	r.mu.RUnlock()
 	if ch == nil {
+		r.record(ctx, to, said...)
 		return fmt.Errorf("deliver to %s: no such channel", to.Channel)
 	}
 	backoff := 200 * time.Millisecond
@@ -280,18 +284,21 @@ func (r *Router) deliver(ctx context.Context, to Address, replies []Reply) error
 		err := ch.Send(ctx, to, replies)
 		if err == nil {
 			r.Metrics.outbound(to.Channel, len(replies))
+			now := r.Clock.Now()
 			for _, rep := range replies {
 				from := "bot"
 				if rep.Staff {
 					from = "staff"
 				}
-				r.record(ctx, to, from, rep.Text, rep.Article)
+				said = append(said, TranscriptEntry{At: now, From: from, Text: rep.Text, Article: rep.Article})
 			}
+			r.record(ctx, to, said...)
 			return nil
 		}
 		failure, after := Classify(err)
 		if failure == Permanent || attempt == 5 {
 			r.Metrics.sendFailed(to.Channel, failure)
+			r.record(ctx, to, said...)
 			return fmt.Errorf("deliver to %s: %w", to.Channel, err)
 		}
 		wait := backoff
@@ -303,6 +310,7 @@ func (r *Router) deliver(ctx context.Context, to Address, replies []Reply) error
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			r.record(context.WithoutCancel(ctx), to, said...)
 			return fmt.Errorf("deliver to %s: %w (after %v)", to.Channel, ctx.Err(), err)
 		case <-t.C:
 		}
@@ -321,12 +329,19 @@ const transcriptMax = 200
 
 func transcriptKey(a Address) string { return "transcript:" + a.Key() }
 
-func (r *Router) record(ctx context.Context, a Address, from, text, article string) {
-	if text == "" {
+// record appends entries (those with text) to the conversation's transcript.
+func (r *Router) record(ctx context.Context, a Address, entries ...TranscriptEntry) {
+	var raws [][]byte
+	for _, e := range entries {
+		if e.Text != "" {
+			raw, _ := json.Marshal(e)
+			raws = append(raws, raw)
+		}
+	}
+	if len(raws) == 0 {
 		return
 	}
-	raw, _ := json.Marshal(TranscriptEntry{At: r.Clock.Now(), From: from, Text: text, Article: article})
-	if _, err := r.Store.Append(ctx, transcriptKey(a), raw, transcriptMax, r.TranscriptTTL); err != nil {
+	if _, err := r.Store.Append(ctx, transcriptKey(a), transcriptMax, r.TranscriptTTL, raws...); err != nil {
 		r.Log.Warn("transcript not recorded", "conversation", Pseudonym(a.Key()), "err", err)
 	}
 }

@@ -31,9 +31,10 @@ type Store interface {
 	// Incr adds one to the counter at key and returns the new value; a new counter expires after ttl.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
 
-	// Append adds val at the end of the list at key, keeps at most maxLen newest entries
-	// (0: no limit) and returns the new length. A non-zero ttl (re)sets the list's expiry.
-	Append(ctx context.Context, key string, val []byte, maxLen int, ttl time.Duration) (int64, error)
+	// Append adds vals (at least one) at the end of the list at key in one step, keeps at most
+	// maxLen newest entries (0: no limit) and returns the new length. A non-zero ttl (re)sets
+	// the list's expiry.
+	Append(ctx context.Context, key string, maxLen int, ttl time.Duration, vals ...[]byte) (int64, error)
 	// Range returns the list entries from index start (0-based, oldest first) to the end.
 	Range(ctx context.Context, key string, start int64) ([][]byte, error)
 

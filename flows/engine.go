@@ -389,7 +389,7 @@ func (e *Engine) answer(t *turn, a *knowledge.Article) {
 	}
 	now := e.Clock.Now()
 	if !v.ValidUntil.IsZero() && now.After(v.ValidUntil) {
-		b.WriteString(e.t(s, "answer.outdated", map[string]any{"Date": v.ValidUntil.Format(time.DateOnly)}) + "\n")
+		b.WriteString(e.t(s, "answer.outdated", map[string]any{"Date": e.Texts.Date(s.Lang, v.ValidUntil)}) + "\n")
 	}
 	b.WriteString(e.t(s, "answer.source", nil) + ": ")
 	for i, src := range v.Sources {
@@ -398,7 +398,7 @@ func (e *Engine) answer(t *turn, a *knowledge.Article) {
 		}
 		b.WriteString("[" + src.Title + "](" + src.URL + ")")
 	}
-	b.WriteString("\n" + e.t(s, "answer.verified", map[string]any{"Date": v.Verified.Format(time.DateOnly)}))
+	b.WriteString("\n" + e.t(s, "answer.verified", map[string]any{"Date": e.Texts.Date(s.Lang, v.Verified)}))
 	var rows [][]bot.Button
 	if a.Handoff {
 		b.WriteString("\n\n" + e.t(s, "answer.handoff_note", nil))
@@ -447,7 +447,7 @@ func (e *Engine) handoff(t *turn, req bot.HandoffRequest) error {
 		minutes := max(1, int(offer.TypicalWait.Round(time.Minute)/time.Minute))
 		t.add(bot.Reply{Text: e.t(s, "handoff.in_hours", map[string]any{"Minutes": minutes}), Handoff: offer.Ticket, Buttons: cancel})
 	} else {
-		t.add(bot.Reply{Text: e.t(s, "handoff.out_of_hours", map[string]any{"When": offer.ReplyBy.Format("2006-01-02 15:04")}), Handoff: offer.Ticket, Buttons: cancel})
+		t.add(bot.Reply{Text: e.t(s, "handoff.out_of_hours", map[string]any{"When": e.Texts.Date(s.Lang, offer.ReplyBy) + " " + offer.ReplyBy.Format("15:04")}), Handoff: offer.Ticket, Buttons: cancel})
 	}
 	return nil
 }

@@ -103,6 +103,8 @@ func TestRulesMatchInManyLanguagesAndNotOrdinaryQuestions(t *testing.T) {
 		"ho perso il permesso di soggiorno":                 "lost-documents",
 		"missed my fingerprint appointment at the questura": "missed-appointment",
 		"my permit expired months ago":                      "expired-long",
+		"mi hijo tiene 8 años y su padre le pega":           "violence",
+		"mi hanno rifiutato il rinnovo":                     "refusal",
 	}
 	for text, want := range cases {
 		if want == "deportation-check" {
@@ -125,6 +127,8 @@ func TestRulesMatchInManyLanguagesAndNotOrdinaryQuestions(t *testing.T) {
 		"what is the tariff for the kit",
 		"где получить почтовый набор",
 		"can my wife join me in Italy",
+		"Ciao!",
+		"la raccolta dei rifiuti a Ravenna",
 	} {
 		if r, ok := rules.Match(text); ok {
 			t.Errorf("ordinary question %q matched rule %s", text, r.ID)
@@ -150,5 +154,26 @@ func TestSumAmountsIsExactInCents(t *testing.T) {
 	}
 	if got := sumAmounts(vars, []string{"a", "d"}); got != "70.56" {
 		t.Errorf("got %s", got)
+	}
+}
+
+func TestSmallTalkIsWholeMessagesOnly(t *testing.T) {
+	rules, err := LoadRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		"Ciao!":                     "hello",
+		"السلام عليكم":              "hello",
+		"Assalamu alaikum":          "hello",
+		"Grazie mille":              "thanks",
+		"спасибо большое":           "thanks",
+		"ciao, mi hanno rifiutato":  "",
+		"hello how much is the kit": "",
+		"":                          "",
+	} {
+		if got, _ := rules.SmallTalk(text); got != want {
+			t.Errorf("SmallTalk(%q) = %q, want %q", text, got, want)
+		}
 	}
 }

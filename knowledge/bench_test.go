@@ -54,7 +54,6 @@ func BenchmarkOpenCached(b *testing.B) {
 	}
 }
 
-
 // benchQueries are the evaluation questions by language.
 func benchQueries() map[string][]Query {
 	out := map[string][]Query{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -315,4 +316,32 @@ func TestContent(t *testing.T) {
 		}
 	}
 	t.Logf("%d articles, %d warnings", len(b.Articles()), warnings)
+}
+
+// TestEvalIsNotTheAliases keeps the evaluation honest: a question that is an alias (the same
+// words in any order) measures nothing.
+func TestEvalIsNotTheAliases(t *testing.T) {
+	b := openEval(t)
+	qs, err := loadQuestions(evalFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(s string) string {
+		ws := words(fold(s))
+		slices.Sort(ws)
+		return strings.Join(ws, " ")
+	}
+	aliases := map[string]string{}
+	for _, a := range b.Articles() {
+		for _, v := range a.Versions {
+			for _, al := range v.Aliases {
+				aliases[key(al)] = v.Path
+			}
+		}
+	}
+	for _, q := range qs {
+		if p, ok := aliases[key(q.Q)]; ok {
+			t.Errorf("question %q is an alias in %s", q.Q, p)
+		}
+	}
 }

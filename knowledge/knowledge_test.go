@@ -438,6 +438,10 @@ func TestPlaces(t *testing.T) {
 		{"cittadinanza italiana", jena, []string{"it"}},
 		{"permesso a Ravenna", []string{"it-genova", "it"}, ravenna},
 		{"RAVENNA", nil, ravenna},
+		{"Einbürgerung in Italien wie viele Jahre", ravenna, ravenna}, // a place beats a topic word
+		{"Einbürgerung wie viele Jahre", ravenna, []string{"de"}},
+		{"Aufenthaltserlaubnis verlängern Kosten", ravenna, ravenna}, // the generic word for a permit
+		{"cittadinanza tedesca quanti anni", ravenna, []string{"de"}},
 	}
 	for _, c := range cases {
 		got := effectiveJurisdictions(c.desk, defaultPlaces.find(words(fold(c.text))))

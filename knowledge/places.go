@@ -65,9 +65,19 @@ var defaultPlaces = func() *places {
 }()
 
 // find returns the jurisdictions of the most specific place the folded words name (the
-// first such name when several are equally specific), or nil.
+// first such name when several are equally specific), or nil. A place's name beats a topic
+// word: "Einbürgerung in Italien" is about Italy.
 func (p *places) find(ws []string) []string {
-	var best []string
+	var place, topic []string
+	note := func(name string, j []string) {
+		best := &place
+		if p.topics[name] {
+			best = &topic
+		}
+		if len(j) > len(*best) {
+			*best = j
+		}
+	}
 	ws = slices.Clone(ws)
 	for i, w := range ws {
 		// An Arabic preposition or conjunction written together with the name (بيينا, لرافينا).
@@ -81,10 +91,8 @@ func (p *places) find(ws []string) []string {
 	}
 	for i := range ws {
 		for n := min(p.maxLen, len(ws)-i); n >= 1; n-- {
-			if j, ok := p.names[strings.Join(ws[i:i+n], " ")]; ok {
-				if len(j) > len(best) {
-					best = j
-				}
+			if name := strings.Join(ws[i:i+n], " "); p.names[name] != nil {
+				note(name, p.names[name])
 				break
 			}
 		}
@@ -95,13 +103,16 @@ func (p *places) find(ws []string) []string {
 				cands = append(cands, d, p.dels[d])
 			}
 			for _, c := range cands {
-				if j, ok := p.names[c]; ok && c != "" && len(j) > len(best) {
-					best = j
+				if j, ok := p.names[c]; ok && c != "" {
+					note(c, j)
 				}
 			}
 		}
 	}
-	return best
+	if place != nil {
+		return place
+	}
+	return topic
 }
 
 // effectiveJurisdictions is where a question is about: the desk's chain, unless the question

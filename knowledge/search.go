@@ -197,7 +197,13 @@ func confidence(f features, p *params) float64 {
 	}
 	margin := 1 - f.Second/f.Top
 	z := p.C0 + p.CCov*f.Cov + p.CTop*math.Log1p(f.Top) + p.CMargin*margin
-	return 1 / (1 + math.Exp(-z))
+	c := 1 / (1 + math.Exp(-z))
+	if f.Cov == 0 {
+		// None of the question's words (or their glossary concepts) is in the article: what
+		// matched were trigrams or common words. Never an answer; at most "did you mean".
+		c = min(c, ConfidenceThreshold/2)
+	}
+	return c
 }
 
 func sameChain(a, b []string) bool {

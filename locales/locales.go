@@ -3,6 +3,7 @@
 package locales
 
 import (
+	"time"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -107,6 +108,16 @@ func (c *Catalog) Has(lang, id string) bool {
 
 // RTL reports whether lang is written right to left.
 func (c *Catalog) RTL(lang string) bool { return c.T(lang, "language.dir", nil) == "rtl" }
+
+// Date writes a calendar date the way readers of lang expect it ("8 Jan 2025", "08/01/2025",
+// "08.01.2025", "2025年1月8日"): the message date.layout is a Go time layout.
+func (c *Catalog) Date(lang string, t time.Time) string {
+	layout := c.T(lang, "date.layout", nil)
+	if layout == "date.layout" {
+		layout = time.DateOnly
+	}
+	return t.Format(layout)
+}
 
 // Money writes an amount given as "70.46" the way readers of lang expect it, e.g. "70,46 €".
 func (c *Catalog) Money(lang, amount string) string {

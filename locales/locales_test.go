@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
@@ -146,5 +147,22 @@ func TestMoneyAndDirection(t *testing.T) {
 	}
 	if got := cat.N("en", "days", 1, nil); got != "1 day" {
 		t.Errorf("plural one: %q", got)
+	}
+}
+
+// Every language writes dates with day, month and year: date.layout is a Go layout, and a
+// translated "2006" or "01" would silently print nonsense.
+func TestDateLayouts(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2025, time.January, 8, 15, 4, 0, 0, time.UTC)
+	for _, lang := range Required {
+		layout := c.T(lang, "date.layout", nil)
+		back, err := time.Parse(layout, c.Date(lang, day))
+		if err != nil || !back.Equal(time.Date(2025, time.January, 8, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s: date.layout %q writes %q, which does not read back as 8 January 2025 (%v)", lang, layout, c.Date(lang, day), err)
+		}
 	}
 }

@@ -44,8 +44,8 @@ func TestBookingThroughTheBot(t *testing.T) {
 		if !desktest.Contains(r, "Choose a time") {
 			t.Fatalf("no slots offered:\n%s", desktest.Dump(r))
 		}
-		r = e.Press(t, "b1", r, "Wed 2025-01-08, 09:00")
-		if !desktest.Contains(r, "Your appointment is booked: **Wed 2025-01-08, 09:00** (in person)") ||
+		r = e.Press(t, "b1", r, "Wed 8 Jan 2025, 09:00")
+		if !desktest.Contains(r, "Your appointment is booked: **Wed 8 Jan 2025, 09:00** (in person)") ||
 			!desktest.Contains(r, "Place: Via Alfredo Oriani 44") || !desktest.Contains(r, "Please bring: your passport") {
 			t.Fatalf("confirmation:\n%s", desktest.Dump(r))
 		}
@@ -68,7 +68,7 @@ func TestBookingThroughTheBot(t *testing.T) {
 			}
 		}
 		r = e.Press(t, "b1", r, "09:30")
-		if !desktest.Contains(r, "**Wed 2025-01-08, 09:30**") {
+		if !desktest.Contains(r, "**Wed 8 Jan 2025, 09:30**") {
 			t.Fatalf("moved:\n%s", desktest.Dump(r))
 		}
 		free, _ := e.Desk.FreeSlots(ctx, "ravenna", 0, "")
@@ -246,7 +246,7 @@ func TestReminderOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := startAppointment(t, e, "rem")
-		r = e.Press(t, "rem", r, "Fri 2025-01-10, 09:00")
+		r = e.Press(t, "rem", r, "Fri 10 Jan 2025, 09:00")
 		if !desktest.Contains(r, "video call") {
 			t.Fatalf("booking:\n%s", desktest.Dump(r))
 		}
@@ -276,7 +276,7 @@ func TestReminderOnce(t *testing.T) {
 		}
 		n := 0
 		for _, rep := range e.Chat.Sent("rem") {
-			if strings.Contains(rep.Text, "Reminder: your appointment is tomorrow, **Fri 2025-01-10, 09:00**") {
+			if strings.Contains(rep.Text, "Reminder: your appointment is tomorrow, **Fri 10 Jan 2025, 09:00**") {
 				n++
 				if desktest.FindButton(t, []bot.Reply{rep}, "Cancel the appointment") == "" {
 					t.Fatal("no cancel button")
@@ -308,13 +308,13 @@ func TestStaffManagesAppointments(t *testing.T) {
 		if err := e.Desk.ConfirmAppointment(ctx, mario, a.ID); err != nil {
 			t.Fatal(err)
 		}
-		e.Chat.WaitFor(t, "s1", "The desk confirmed your appointment: **Wed 2025-01-08, 09:00**", time.Second)
+		e.Chat.WaitFor(t, "s1", "The desk confirmed your appointment: **Wed 8 Jan 2025, 09:00**", time.Second)
 
 		free, _ := e.Desk.FreeSlots(ctx, "ravenna", 0, "")
 		if err := e.Desk.MoveAppointment(ctx, mario, a.ID, free[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		e.Chat.WaitFor(t, "s1", "The desk moved your appointment to **Wed 2025-01-08, 09:30**", time.Second)
+		e.Chat.WaitFor(t, "s1", "The desk moved your appointment to **Wed 8 Jan 2025, 09:30**", time.Second)
 		moved, _ := e.Desk.ActiveAppointment(ctx, desktest.Addr("s1"))
 		if moved.Status != desk.Confirmed || moved.Slot != free[0].ID {
 			t.Fatalf("moved: %+v", moved)

@@ -219,13 +219,13 @@ func modeID(m Mode) string { return "desk.appt.mode_" + strings.ReplaceAll(strin
 
 var dayIDs = [...]string{"desk.day.sun", "desk.day.mon", "desk.day.tue", "desk.day.wed", "desk.day.thu", "desk.day.fri", "desk.day.sat"}
 
-// when writes an appointment time in the desk's time zone: "Tue 2025-01-07, 09:00".
+// when writes an appointment time in the desk's time zone: "Tue 7 Jan 2025, 09:00".
 func (s *Service) when(lang, desk string, t time.Time) string {
 	if o, ok := s.offices[desk]; ok {
 		t = t.In(o.Location)
 	}
 	return s.cfg.Texts.T(lang, "desk.appt.when", map[string]any{
-		"Weekday": s.cfg.Texts.T(lang, dayIDs[t.Weekday()], nil), "Date": t.Format("2006-01-02"), "Time": t.Format("15:04")})
+		"Weekday": s.cfg.Texts.T(lang, dayIDs[t.Weekday()], nil), "Date": s.cfg.Texts.Date(lang, t), "Time": t.Format("15:04")})
 }
 
 // apptData is what appointment messages show: when, how, where and what to bring.

@@ -22,6 +22,7 @@ import (
 // Texts localizes UI strings (locales.Catalog implements it).
 type Texts interface {
 	T(lang, id string, data map[string]any) string
+	Date(lang string, t time.Time) string
 }
 
 // Relay is the part of the router the desk uses: Notify reaches a conversation on its own

@@ -428,7 +428,7 @@ func (s *Service) appendMessage(ctx context.Context, id string, m Message, ttl t
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.store.Append(ctx, keyMessages(id), raw, 0, ttl)
+	n, err := s.store.Append(ctx, keyMessages(id), 0, ttl, raw)
 	if err != nil {
 		return 0, fmt.Errorf("ticket message: %w", err)
 	}
@@ -599,7 +599,7 @@ func (s *Service) takeOver(ctx context.Context, t *Ticket, who *Account, now tim
 	if first {
 		t.ClaimedAt = now
 		raw, _ := json.Marshal(waitEntry{At: now, Wait: now.Sub(t.Opened)})
-		if _, err := s.store.Append(ctx, keyWaits(t.Desk), raw, 200, 0); err != nil {
+		if _, err := s.store.Append(ctx, keyWaits(t.Desk), 200, 0, raw); err != nil {
 			return err
 		}
 	}

@@ -364,7 +364,7 @@ func (c *Channel) poison(ctx context.Context, e entry, reason string, cause erro
 	ctx = context.WithoutCancel(ctx)
 	c.log.Error("telegram: poison update skipped", "update_id", e.id, "conversation", pseudonym(e.chat), "reason", reason, "err", cause)
 	rec, _ := json.Marshal(Poisoned{UpdateID: e.id, Chat: pseudonym(e.chat), Reason: reason, At: time.Now().UTC()})
-	if _, err := c.store.Append(ctx, c.poisonKey(), rec, 1000, 30*24*time.Hour); err != nil {
+	if _, err := c.store.Append(ctx, c.poisonKey(), 1000, 30*24*time.Hour, rec); err != nil {
 		c.log.Warn("telegram: poison update not recorded", "err", err)
 	}
 	if c.onPoison != nil {

@@ -62,11 +62,13 @@ func (c *Channel) fromMessage(m *models.Message, edited bool) (bot.Inbound, turn
 		Address:   address(m.Chat.ID),
 		User:      strconv.FormatInt(m.From.ID, 10),
 		MessageID: strconv.Itoa(m.ID),
-		LangHint:  m.From.LanguageCode,
-		Text:      text,
-		Media:     media,
-		Edited:    edited,
-		At:        time.Unix(int64(m.Date), 0),
+		// The intake claims each update_id (done:<id>) before handling it.
+		Deduplicated: true,
+		LangHint:     m.From.LanguageCode,
+		Text:         text,
+		Media:        media,
+		Edited:       edited,
+		At:           time.Unix(int64(m.Date), 0),
 	}
 	if edited {
 		in.MessageID = strconv.Itoa(m.ID) + "e" + strconv.Itoa(m.EditDate)
@@ -162,12 +164,13 @@ func (c *Channel) fromCallback(q *models.CallbackQuery) (bot.Inbound, turn, bool
 		chatID, chatType, msgID = q.Message.InaccessibleMessage.Chat.ID, q.Message.InaccessibleMessage.Chat.Type, q.Message.InaccessibleMessage.MessageID
 	}
 	in := bot.Inbound{
-		Address:   address(chatID),
-		User:      strconv.FormatInt(q.From.ID, 10),
-		MessageID: "cb" + q.ID,
-		LangHint:  q.From.LanguageCode,
-		Action:    q.Data,
-		At:        time.Now(),
+		Address:      address(chatID),
+		User:         strconv.FormatInt(q.From.ID, 10),
+		MessageID:    "cb" + q.ID,
+		Deduplicated: true,
+		LangHint:     q.From.LanguageCode,
+		Action:       q.Data,
+		At:           time.Now(),
 	}
 	if isGroup(chatType) {
 		in.Group, in.Addressed = true, true // pressing the bot's button addresses it

@@ -182,7 +182,6 @@ func TestLoadSmoke(t *testing.T) {
 	}
 }
 
-
 // redisForLoad is a Redis store whose connection pool fits the concurrency (REDIS_URL's
 // pool_size option; go-redis defaults to 10 per CPU, which 200 chats in parallel exhaust).
 func redisForLoad(t *testing.T, users int) bot.Store {

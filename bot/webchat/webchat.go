@@ -366,8 +366,8 @@ func (c *Channel) appendEntries(ctx context.Context, conv string, entries []*Ent
 	last += int64(len(entries))
 	// The number first: a crash between the two leaves a gap, never a repeated number.
 	err = c.store.Put(ctx, seqKey(conv), []byte(strconv.FormatInt(last, 10)), c.opts.HistoryTTL)
-	for i := 0; err == nil && i < len(raws); i++ {
-		_, err = c.store.Append(ctx, listKey(conv), raws[i], c.opts.HistoryMax, c.opts.HistoryTTL)
+	if err == nil {
+		_, err = c.store.Append(ctx, listKey(conv), c.opts.HistoryMax, c.opts.HistoryTTL, raws...)
 	}
 	unlock()
 	if err != nil {

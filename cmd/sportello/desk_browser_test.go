@@ -8,10 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/sportello/sportello/bot"
 	"github.com/sportello/sportello/bot/desk"
 	"github.com/sportello/sportello/bot/desk/desktest"
-	"github.com/sportello/sportello/bot/store/storetest"
 	"github.com/sportello/sportello/bot/telegram/telegramtest"
 )
 
@@ -32,32 +30,12 @@ func TestDeskInBrowser(t *testing.T) {
 }
 
 func deskInBrowser(t *testing.T, store string) {
-	tg := telegramtest.New(t)
-	tg.SetLimits(telegramtest.NoLimits)
-	env := map[string]string{"TELEGRAM_TOKEN": tg.Token(), "TELEGRAM_API_URL": tg.URL()}
-	var m *Main
-	if store == "redis" {
-		m = openTestMain(t, env, storetest.NewRedis(t))
-	} else {
-		m = openTestMain(t, env)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+	m, tg := openTelegramMain(t, store)
+	ctx := context.Background()
 	if err := m.Desk.AddAccount(ctx, desk.Account{Name: "mario", Role: desk.RoleStaff, Desks: []string{"ravenna"}, Lang: "en"}, desktest.Password, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("no graceful shutdown")
-		}
-	})
+	runTestMain(t, m)
 	base := "http://" + m.Addr() + "/console"
 	bctx := desktest.Browser(t, 1280, 900, 50*time.Second)
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -66,43 +44,11 @@ func deskInBrowser(t *testing.T, store string) {
 	}
 	check := func(name string) { t.Helper(); desktest.CheckPage(t, bctx, store+"-"+name) }
 
-	user := tg.NewUser("it")
-	it := func(id string, data map[string]any) string {
-		return bot.PlainText(bot.ParseMarkup(m.Texts.T("it", id, data)))
-	}
-	sawBot := func(text string) {
-		t.Helper()
-		if !tg.WaitFor(10*time.Second, func() bool {
-			for _, s := range tg.Sent(user.ID) {
-				if strings.Contains(s.Text, text) {
-					return true
-				}
-			}
-			return false
-		}) {
-			t.Fatalf("the Telegram chat never showed %q; got %q", text, telegramtest.Texts(tg.Sent(user.ID)))
-		}
-	}
-	// press presses the newest button whose label contains label, and waits for the bot.
-	press := func(label string) {
-		t.Helper()
-		msgs := tg.Sent(user.ID)
-		for i := len(msgs) - 1; i >= 0; i-- {
-			for _, row := range msgs[i].Keyboard {
-				for _, b := range row {
-					if strings.Contains(b.Text, label) {
-						n := tg.SentCount(user.ID)
-						tg.Press(user, user.ID, msgs[i].MessageID, b.Text)
-						if !tg.WaitFor(10*time.Second, func() bool { return tg.SentCount(user.ID) > n }) {
-							t.Fatalf("no answer to %q", b.Text)
-						}
-						return
-					}
-				}
-			}
-		}
-		t.Fatalf("no button %q in the Telegram chat", label)
-	}
+	c := newTelegramChat(t, m, tg, "it")
+	user := c.user
+	it := c.text
+	sawBot := func(text string) { t.Helper(); c.saw(text) }
+	press := c.press
 
 	// Staff sign in; the queue is live.
 	step("sign in",
@@ -192,8 +138,11 @@ func deskInBrowser(t *testing.T, store string) {
 	press(m.Texts.T("it", "menu.appointment", nil))
 	press(m.Texts.T("it", "appointment.topic_permit", nil))
 	press(m.Texts.T("it", "appointment.ready_yes", nil))
-	press(date + ", 09:00")
-	sawBot(date + ", 09:00")
+	// The slot as the Italian user reads it: "gio 26/11/2026, ore 09:00".
+	weekday := "desk.day." + strings.ToLower(day.Weekday().String()[:3])
+	slot := it("desk.appt.when", map[string]any{"Weekday": it(weekday, nil), "Date": m.Texts.Date("it", day), "Time": "09:00"})
+	press(slot)
+	sawBot(slot)
 	// Staff see the booking in the calendar and confirm it; the user is told.
 	step("confirm",
 		chromedp.Navigate(base+"/appointments?desk=ravenna&from="+date),
@@ -205,7 +154,7 @@ func deskInBrowser(t *testing.T, store string) {
 	if !tg.WaitFor(10*time.Second, func() bool { return tg.SentCount(user.ID) > n }) {
 		t.Fatal("the user was not told about the confirmation")
 	}
-	if got := tg.Sent(user.ID)[n].Text; !strings.Contains(got, date) {
+	if got := tg.Sent(user.ID)[n].Text; !strings.Contains(got, m.Texts.Date("it", day)) {
 		t.Fatalf("confirmation notice: %q", got)
 	}
 

@@ -444,7 +444,7 @@ func TestCalendarActions(t *testing.T) {
 		e.Chat.WaitFor(t, "c1", told, time.Second)
 	}
 	act("confirm", nil, "confirmed", "The desk confirmed your appointment")
-	act("move", url.Values{"slot": {free[1].ID}}, "moved", "The desk moved your appointment to **Wed 2025-01-08, 09:30**")
+	act("move", url.Values{"slot": {free[1].ID}}, "moved", "The desk moved your appointment to **Wed 8 Jan 2025, 09:30**")
 	act("cancel", nil, "cancelled", "The desk cancelled your appointment")
 	resp, _ := c.post("/console/appointments/"+a.ID+"/confirm", url.Values{})
 	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "flash=is_closed") {

@@ -102,6 +102,9 @@ func Open(path string, clock bot.Clock) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt open %s: %w", path, err)
 	}
+	// Concurrent writes share a commit; a lone writer waits at most this long for company
+	// (bbolt's default, 10 ms, would add up over the several writes of one message).
+	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{bucketKV, bucketExp, bucketLists, bucketListExp, bucketIdx} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -388,7 +391,7 @@ func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Durati
 	}
 	if err == nil {
 		exp := s.expiry(ttl)
-		err = s.db.Update(func(tx *bbolt.Tx) error { return kvPut(tx, []byte(key), val, exp) })
+		err = s.write(func(tx *bbolt.Tx) error { return kvPut(tx, []byte(key), val, exp) })
 	}
 	if err != nil {
 		return fmt.Errorf("bolt put: %w", err)
@@ -407,7 +410,8 @@ func (s *Store) PutIfAbsent(ctx context.Context, key string, val []byte, ttl tim
 	var put bool
 	if err == nil {
 		now, exp := s.now(), s.expiry(ttl)
-		err = s.db.Update(func(tx *bbolt.Tx) error {
+		err = s.write(func(tx *bbolt.Tx) error {
+			put = false // Batch may run this again
 			if _, _, ok := kvGet(tx, []byte(key), now); ok {
 				return nil
 			}
@@ -421,6 +425,11 @@ func (s *Store) PutIfAbsent(ctx context.Context, key string, val []byte, ttl tim
 	return put, nil
 }
 
+// write runs one change in a transaction that bbolt may share with concurrent ones (Batch):
+// one fsync for many writers, which is what makes a busy bot fast on a disk. fn may run more
+// than once, so it sets its results from scratch.
+func (s *Store) write(fn func(tx *bbolt.Tx) error) error { return s.db.Batch(fn) }
+
 func (s *Store) DeleteIfEqual(ctx context.Context, key string, val []byte) (bool, error) {
 	err := ctx.Err()
 	if err == nil {
@@ -429,7 +438,8 @@ func (s *Store) DeleteIfEqual(ctx context.Context, key string, val []byte) (bool
 	var deleted bool
 	if err == nil {
 		now := s.now()
-		err = s.db.Update(func(tx *bbolt.Tx) error {
+		err = s.write(func(tx *bbolt.Tx) error {
+			deleted = false // Batch may run this again
 			cur, _, ok := kvGet(tx, []byte(key), now)
 			if !ok || !bytes.Equal(cur, val) {
 				return nil
@@ -457,7 +467,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 			return fmt.Errorf("bolt delete: %w", err)
 		}
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.write(func(tx *bbolt.Tx) error {
 		for _, k := range keys {
 			key := []byte(k)
 			if err := kvDelete(tx, key); err != nil {
@@ -491,7 +501,7 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 	var n int64
 	if err == nil {
 		now, newExp := s.now(), s.expiry(ttl)
-		err = s.db.Update(func(tx *bbolt.Tx) error {
+		err = s.write(func(tx *bbolt.Tx) error {
 			cur, exp, ok := kvGet(tx, []byte(key), now)
 			if ok {
 				v, err := strconv.ParseInt(string(cur), 10, 64)
@@ -516,8 +526,11 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 	return n, nil
 }
 
-func (s *Store) Append(ctx context.Context, key string, val []byte, maxLen int, ttl time.Duration) (int64, error) {
+func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Duration, vals ...[]byte) (int64, error) {
 	err := ctx.Err()
+	if err == nil && len(vals) == 0 {
+		err = errors.New("nothing to append")
+	}
 	if err == nil {
 		err = checkKey(key)
 	}
@@ -530,7 +543,7 @@ func (s *Store) Append(ctx context.Context, key string, val []byte, maxLen int, 
 	var n int64
 	if err == nil {
 		now, exp := s.now(), s.expiry(ttl)
-		err = s.db.Update(func(tx *bbolt.Tx) error {
+		err = s.write(func(tx *bbolt.Tx) error {
 			k := []byte(key)
 			if !live(listExpiry(tx, k), now) {
 				if err := listDelete(tx, k); err != nil { // expired: start afresh
@@ -541,12 +554,14 @@ func (s *Store) Append(ctx context.Context, key string, val []byte, maxLen int, 
 			if err != nil {
 				return err
 			}
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := b.Put(u64(seq), val); err != nil {
-				return err
+			for _, val := range vals {
+				seq, err := b.NextSequence()
+				if err != nil {
+					return err
+				}
+				if err := b.Put(u64(seq), val); err != nil {
+					return err
+				}
 			}
 			first, last, _ := listBounds(b)
 			if maxLen > 0 && last-first+1 > uint64(maxLen) {
@@ -620,7 +635,7 @@ func (s *Store) IndexAdd(ctx context.Context, key, member string, score float64)
 		err = errors.New("score is NaN")
 	}
 	if err == nil {
-		err = s.db.Update(func(tx *bbolt.Tx) error {
+		err = s.write(func(tx *bbolt.Tx) error {
 			ib, err := tx.Bucket(bucketIdx).CreateBucketIfNotExists([]byte(key))
 			if err != nil {
 				return err
@@ -662,7 +677,8 @@ func (s *Store) IndexRemove(ctx context.Context, key, member string) (bool, erro
 	}
 	var removed bool
 	if err == nil {
-		err = s.db.Update(func(tx *bbolt.Tx) error {
+		err = s.write(func(tx *bbolt.Tx) error {
+			removed = false
 			idx := tx.Bucket(bucketIdx)
 			ib := idx.Bucket([]byte(key))
 			if ib == nil {

@@ -51,11 +51,11 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"a", "b", "c", "d"} {
-		if _, err := s.Append(ctx, "transcript", []byte(v), 3, 0); err != nil {
+		if _, err := s.Append(ctx, "transcript", 3, 0, []byte(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Append(ctx, "outbox", []byte("x"), 0, time.Hour); err != nil {
+	if _, err := s.Append(ctx, "outbox", 0, time.Hour, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	must(s.IndexAdd(ctx, "queue", "t1", -2.5))
@@ -82,7 +82,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Fatalf("after restart Range = %q, %v", rng, err)
 	}
 	// List sequences continue where they were.
-	if n, err := s.Append(ctx, "transcript", []byte("e"), 3, 0); err != nil || n != 3 {
+	if n, err := s.Append(ctx, "transcript", 3, 0, []byte("e")); err != nil || n != 3 {
 		t.Fatalf("Append after restart = %d, %v", n, err)
 	}
 	rng, _ = s.Range(ctx, "transcript", 0)
@@ -137,7 +137,7 @@ func TestSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Append(ctx, "list", []byte("v"), 0, time.Minute); err != nil {
+	if _, err := s.Append(ctx, "list", 0, time.Minute, []byte("v")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Put(ctx, "keep", []byte("v"), 0); err != nil {

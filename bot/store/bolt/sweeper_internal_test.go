@@ -43,7 +43,7 @@ func TestBackgroundSweeper(t *testing.T) {
 	if err := s.Put(ctx, "gone", []byte("v"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Append(ctx, "list", []byte("v"), 0, time.Minute); err != nil {
+	if _, err := s.Append(ctx, "list", 0, time.Minute, []byte("v")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Put(ctx, "kept", []byte("v"), 0); err != nil {

@@ -206,7 +206,7 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 	return n, nil
 }
 
-func (s *Store) Append(ctx context.Context, key string, val []byte, maxLen int, ttl time.Duration) (int64, error) {
+func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Duration, vals ...[]byte) (int64, error) {
 	k, err := s.key(key)
 	if err == nil {
 		err = checkTTL(ttl)
@@ -214,12 +214,19 @@ func (s *Store) Append(ctx context.Context, key string, val []byte, maxLen int, 
 	if err == nil && maxLen < 0 {
 		err = fmt.Errorf("negative maxLen %d", maxLen)
 	}
+	if err == nil && len(vals) == 0 {
+		err = errors.New("nothing to append")
+	}
 	if err != nil {
 		return 0, fmt.Errorf("redis append: %w", err)
 	}
 	var push *goredis.IntCmd
 	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		push = p.RPush(ctx, k, val)
+		args := make([]any, len(vals))
+		for i, v := range vals {
+			args[i] = v
+		}
+		push = p.RPush(ctx, k, args...)
 		if maxLen > 0 {
 			p.LTrim(ctx, k, int64(-maxLen), -1)
 		}

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bot.Store) {
 		{"IncrNotInteger", testIncrNotInteger},
 		{"AppendRange", testAppendRange},
 		{"AppendMaxLen", testAppendMaxLen},
+		{"AppendMany", testAppendMany},
 		{"AppendTTL", testAppendTTL},
 		{"Index", testIndex},
 		{"IndexMove", testIndexMove},
@@ -206,7 +207,7 @@ func mustRange(t *testing.T, s bot.Store, key string, start int64, want ...strin
 
 func mustAppend(t *testing.T, s bot.Store, key, val string, maxLen int, ttl time.Duration) int64 {
 	t.Helper()
-	n, err := s.Append(ctxFor(t), key, []byte(val), maxLen, ttl)
+	n, err := s.Append(ctxFor(t), key, maxLen, ttl, []byte(val))
 	if err != nil {
 		t.Fatalf("Append(%q, %q): %v", key, val, err)
 	}
@@ -620,6 +621,22 @@ func testAppendMaxLen(t *testing.T, s bot.Store) {
 	mustRange(t, s, "l", 0, "8")
 }
 
+// Several values go in at once, in order, and the limit applies to all of them together.
+func testAppendMany(t *testing.T, s bot.Store) {
+	ctx := ctxFor(t)
+	if n, err := s.Append(ctx, "l", 0, 0, []byte("a"), []byte("b"), []byte("c")); err != nil || n != 3 {
+		t.Fatalf("Append(a, b, c) = %d, %v; want 3", n, err)
+	}
+	if n, err := s.Append(ctx, "l", 4, 0, []byte("d"), []byte("e"), []byte("f")); err != nil || n != 4 {
+		t.Fatalf("Append(d, e, f; maxLen 4) = %d, %v; want 4", n, err)
+	}
+	mustRange(t, s, "l", 0, "c", "d", "e", "f")
+	if _, err := s.Append(ctx, "l", 0, 0); err == nil {
+		t.Fatal("Append with no values succeeded")
+	}
+	mustRange(t, s, "l", 0, "c", "d", "e", "f")
+}
+
 func testAppendTTL(t *testing.T, s bot.Store) {
 	tl := timeOf(s)
 	ttl := tl.ttl()
@@ -935,7 +952,7 @@ func testBig(t *testing.T, s bot.Store) {
 	big2 := randomBytes(1 << 20)
 	mustPut(t, s, "big", big2, time.Hour)
 	mustGet(t, s, "big", big2)
-	if _, err := s.Append(ctx, "list", big, 0, 0); err != nil {
+	if _, err := s.Append(ctx, "list", 0, 0, big); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Range(ctx, "list", 0)
