@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
@@ -484,7 +485,8 @@ func (x *index) coverage(qwords []string, concepts map[int][]int) coverage {
 	}
 	for i, w := range qwords {
 		w = squeeze(w)
-		if (utf8.RuneCountInString(w) < 3 || x.stop[w]) && len(byPos[i]) == 0 || seen[w] {
+		short := utf8.RuneCountInString(w) < 3 && !han(w) // a Chinese character is a word
+		if (short || x.stop[w]) && len(byPos[i]) == 0 || seen[w] {
 			continue
 		}
 		if defaultPlaces.isPlace(qwords[i]) {
@@ -560,4 +562,10 @@ func stopWords() (map[string]bool, error) {
 		add(list)
 	}
 	return out, nil
+}
+
+// han reports whether w is a single Chinese character (words splits Chinese text into them).
+func han(w string) bool {
+	r, size := utf8.DecodeRuneInString(w)
+	return size == len(w) && unicode.Is(unicode.Han, r)
 }
