@@ -49,15 +49,22 @@ func TestTextAnswerWithButtonsAndCommands(t *testing.T) {
 		t.Fatalf("inbound %+v (message %d)", in, m.MessageID)
 	}
 	// The command menu, by default and per language.
-	h.srv.WaitFor(5*time.Second, func() bool { return len(h.srv.CommandLanguages()) > 1 })
+	// The channel sets them one language after the other at start-up.
+	missing := func() (out []string) {
+		for _, l := range catalog.Languages() {
+			if code := telegramLanguage(l); code != "" && len(h.srv.Commands("default", code)) != 6 {
+				out = append(out, code)
+			}
+		}
+		return out
+	}
+	h.srv.WaitFor(10*time.Second, func() bool { return len(missing()) == 0 })
 	cmds := h.srv.Commands("default", "")
 	if len(cmds) != 6 || cmds[0].Command != "start" || cmds[0].Description != catalog.T("en", "command.start", nil) {
 		t.Fatalf("default commands %+v", cmds)
 	}
-	for _, l := range catalog.Languages() {
-		if code := telegramLanguage(l); code != "" && len(h.srv.Commands("default", code)) != 6 {
-			t.Errorf("no commands for %s", code)
-		}
+	if m := missing(); len(m) > 0 {
+		t.Errorf("no commands for %v", m)
 	}
 	h.noRejections()
 }
