@@ -345,3 +345,27 @@ func TestEvalIsNotTheAliases(t *testing.T) {
 		}
 	}
 }
+
+// Chinese has no spaces: every character is a word, and a question's distinctive characters
+// must count for the confidence as words do in other languages.
+func TestChineseIsAnsweredConfidently(t *testing.T) {
+	b := openEval(t)
+	ravenna := []string{"it-ravenna", "it"}
+	for q, want := range map[string]string{
+		"办一年的居留总共交多少钱": "permit-fees",
+		"邮局的材料包在哪里拿":   "postal-kit",
+		"怎么在网上查询居留进度":  "permit-status-online",
+		"今天天气怎么样":      "", // off-topic: never confident
+	} {
+		res, err := b.Search(context.Background(), Query{Text: q, Lang: "zh", Jurisdictions: ravenna})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case want == "" && res.Confident:
+			t.Errorf("%q: confident (%.2f) about %s", q, res.Confidence, res.Hits[0].Article.ID)
+		case want != "" && (!res.Confident || res.Hits[0].Article.ID != want):
+			t.Errorf("%q: %v (confidence %.2f), want a confident %s", q, res.Hits, res.Confidence, want)
+		}
+	}
+}

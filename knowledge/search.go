@@ -411,7 +411,7 @@ func newVocabulary(arts []*Article) *vocabulary {
 			for _, w := range words(fold(text)) {
 				w = squeeze(w)
 				rs := []rune(w)
-				if len(rs) < 3 {
+				if len(rs) < 3 && !han(w) {
 					continue
 				}
 				add(v.exact, w, i)
