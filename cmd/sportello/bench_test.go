@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/sportello/sportello/bot"
-	"github.com/sportello/sportello/bot/store/storetest"
 )
 
 // BenchmarkPipeline measures a whole message — inbound, dedupe, lock, session, language,
@@ -24,12 +23,7 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	for _, store := range []string{"bolt", "redis"} {
 		b.Run(store, func(b *testing.B) {
-			var m *Main
-			if store == "redis" {
-				m = openTestMain(b, nil, storetest.NewRedis(b))
-			} else {
-				m = openTestMain(b, nil)
-			}
+			m := openStoreMain(b, store, nil)
 			var sent atomic.Int64
 			m.Router.Register(countingChannel{&sent})
 			var n atomic.Int64

@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sportello/sportello/bot/desk"
-	"github.com/sportello/sportello/bot/store/storetest"
+	"github.com/sportello/sportello/bot/desk/desktest"
 )
 
 // TestStaffCommand creates, lists, re-keys and removes console accounts with `sportello staff`.
@@ -83,27 +82,17 @@ func TestStaffCommand(t *testing.T) {
 func TestConsoleThroughServe(t *testing.T) {
 	for _, store := range []string{"bolt", "redis"} {
 		t.Run(store, func(t *testing.T) {
-			var m *Main
-			if store == "redis" {
-				m = openTestMain(t, nil, storetest.NewRedis(t))
-			} else {
-				m = openTestMain(t, nil)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
+			m := openStoreMain(t, store, nil)
+			ctx := context.Background()
 			if err := m.Desk.AddAccount(ctx, desk.Account{Name: "mario", Role: desk.RoleStaff, Desks: []string{"ravenna"}}, "a long enough password", false); err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Listen(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- m.Run(ctx) }()
+			stop := runTestMain(t, m) // an open console stream must not hold up the shutdown
 			base := "http://" + m.Addr()
 
-			staff := newConsoleClient(t, base)
-			staff.login("mario", "a long enough password")
-			events := staff.stream()
+			staff := desktest.NewConsoleClient(t, base)
+			staff.Login("mario", "a long enough password")
+			events := consoleEvents(t, staff)
 
 			user := &cookieJar{}
 			post(t, user, base+"/api/messages", `{"text":"I want to talk to a person"}`)
@@ -115,12 +104,12 @@ func TestConsoleThroughServe(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("no live event for the new ticket")
 			}
-			_, queue := staff.get("/console/api/queue")
+			_, queue := staff.Get("/console/api/queue")
 			id := regexp.MustCompile(`"id":"(T[0-9A-Z]+)"`).FindStringSubmatch(queue)
 			if id == nil {
 				t.Fatalf("queue: %s", queue)
 			}
-			resp, _ := staff.post("/console/tickets/"+id[1]+"/reply", url.Values{"text": {"Hello, how can I help?"}})
+			resp, _ := staff.Post("/console/tickets/"+id[1]+"/reply", url.Values{"text": {"Hello, how can I help?"}})
 			if loc := resp.Header.Get("Location"); !strings.Contains(loc, "flash=sent") {
 				t.Fatalf("reply: %s %s", resp.Status, loc)
 			}
@@ -128,22 +117,14 @@ func TestConsoleThroughServe(t *testing.T) {
 			if h := webHistory(t, user, base); !strings.Contains(h, "Hello, how can I help?") || !strings.Contains(h, `"from":"staff"`) {
 				t.Fatalf("web chat history after the reply: %s", h)
 			}
-			resp, _ = staff.post("/console/tickets/"+id[1]+"/close", url.Values{"outcome": {"resolved"}})
+			resp, _ = staff.Post("/console/tickets/"+id[1]+"/close", url.Values{"outcome": {"resolved"}})
 			if loc := resp.Header.Get("Location"); !strings.Contains(loc, "flash=closed") {
 				t.Fatalf("close: %s %s", resp.Status, loc)
 			}
 			if resp := post(t, user, base+"/api/messages", `{"text":"how much does the renewal cost?"}`); !strings.Contains(resp, "permit-fees") {
 				t.Fatalf("the user is not back with the bot: %s", resp)
 			}
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("run: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("no graceful shutdown (an open console stream must not hold it up)")
-			}
+			stop()
 		})
 	}
 }
@@ -164,68 +145,16 @@ func webHistory(t *testing.T, jar *cookieJar, base string) string {
 	return string(b)
 }
 
-// consoleClient is a staff member's browser without JavaScript.
-type consoleClient struct {
-	t    *testing.T
-	base string
-	http *http.Client
-	csrf string
-}
-
-func newConsoleClient(t *testing.T, base string) *consoleClient {
-	jar, _ := cookiejar.New(nil)
-	return &consoleClient{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func (c *consoleClient) do(req *http.Request) (*http.Response, string) {
-	c.t.Helper()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if m := csrfInput.FindSubmatch(b); m != nil {
-		c.csrf = string(m[1])
-	}
-	return resp, string(b)
-}
-
-func (c *consoleClient) get(path string) (*http.Response, string) {
-	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
-	return c.do(req)
-}
-
-func (c *consoleClient) post(path string, form url.Values) (*http.Response, string) {
-	form.Set("csrf", c.csrf)
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return c.do(req)
-}
-
-func (c *consoleClient) login(name, password string) {
-	c.t.Helper()
-	c.get("/console/login")
-	resp, body := c.post("/console/login", url.Values{"name": {name}, "password": {password}})
-	if resp.StatusCode != http.StatusSeeOther {
-		c.t.Fatalf("login: %s %s", resp.Status, body)
-	}
-	c.get("/console/")
-}
-
-// stream opens the console's event stream and returns its data lines.
-func (c *consoleClient) stream() <-chan string {
-	c.t.Helper()
+// consoleEvents opens the console's event stream as c's staff member and returns its data lines.
+func consoleEvents(t *testing.T, c *desktest.ConsoleClient) <-chan string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/console/events", nil)
-	resp, err := (&http.Client{Jar: c.http.Jar}).Do(req)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+"/console/events", nil)
+	resp, err := (&http.Client{Jar: c.HTTP.Jar}).Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		c.t.Fatalf("events: %v", err)
+		t.Fatalf("events: %v", err)
 	}
-	c.t.Cleanup(func() { cancel(); resp.Body.Close() })
+	t.Cleanup(func() { cancel(); resp.Body.Close() })
 	out := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(resp.Body)

@@ -2,14 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/sportello/sportello/bot/store/storetest"
 )
 
 // TestServeEndToEnd runs Sportello as `serve` does — on a ":0" port, once with the embedded
@@ -17,18 +13,8 @@ import (
 func TestServeEndToEnd(t *testing.T) {
 	for _, store := range []string{"bolt", "redis"} {
 		t.Run(store, func(t *testing.T) {
-			var m *Main
-			if store == "redis" {
-				m = openTestMain(t, nil, storetest.NewRedis(t))
-			} else {
-				m = openTestMain(t, nil)
-			}
-			if err := m.Listen(); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- m.Run(ctx) }()
+			m := openStoreMain(t, store, nil)
+			stop := runTestMain(t, m)
 			base := "http://" + m.Addr()
 
 			for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready"} {
@@ -57,15 +43,7 @@ func TestServeEndToEnd(t *testing.T) {
 				t.Errorf("metrics do not count the message:\n%.2000s", metrics)
 			}
 
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("run: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("no graceful shutdown")
-			}
+			stop()
 		})
 	}
 }

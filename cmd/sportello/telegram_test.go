@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,15 +73,20 @@ func openTelegramMain(t *testing.T, store string) (*Main, *telegramtest.Server) 
 	tg := telegramtest.New(t)
 	tg.SetLimits(telegramtest.NoLimits)
 	env := map[string]string{"TELEGRAM_TOKEN": tg.Token(), "TELEGRAM_API_URL": tg.URL()}
-	if store == "redis" {
-		return openTestMain(t, env, storetest.NewRedis(t)), tg
-	}
-	return openTestMain(t, env), tg
+	return openStoreMain(t, store, env), tg
 }
 
-// runTestMain serves m on its ":0" port until the test ends, then checks that it shuts down
-// gracefully.
-func runTestMain(t *testing.T, m *Main) {
+// openStoreMain opens Sportello on the embedded store ("bolt") or on the test Redis ("redis").
+func openStoreMain(t testing.TB, store string, env map[string]string) *Main {
+	if store == "redis" {
+		return openTestMain(t, env, storetest.NewRedis(t))
+	}
+	return openTestMain(t, env)
+}
+
+// runTestMain serves m on its ":0" port. stop (called at the end of the test if the test does
+// not) ends it as SIGTERM does and fails the test unless it shuts down gracefully.
+func runTestMain(t *testing.T, m *Main) (stop func()) {
 	t.Helper()
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
@@ -88,17 +94,22 @@ func runTestMain(t *testing.T, m *Main) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("no graceful shutdown")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("no graceful shutdown")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // telegramChat is one user's private chat with Sportello on the fake Telegram, as the user

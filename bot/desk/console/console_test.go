@@ -3,9 +3,7 @@ package console_test
 import (
 	"bufio"
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -48,68 +46,14 @@ func boltEnv(t *testing.T) *env {
 	return newEnv(t, desktest.New(t, storetest.NewBolt(t, clock), clock))
 }
 
-// client is a browser without JavaScript: cookies, no redirects followed.
-type client struct {
-	t    *testing.T
-	http *http.Client
-	base string
-	csrf string
-}
+type client = desktest.ConsoleClient
 
-func (e *env) client(t *testing.T) *client {
-	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: e.srv.URL, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func (c *client) do(req *http.Request) (*http.Response, string) {
-	c.t.Helper()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if m := csrfField.FindSubmatch(b); m != nil {
-		c.csrf = string(m[1])
-	}
-	return resp, string(b)
-}
-
-func (c *client) get(path string) (*http.Response, string) {
-	c.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
-	return c.do(req)
-}
-
-// post sends a form; the page's CSRF token is added unless form sets "csrf" itself.
-func (c *client) post(path string, form url.Values, header ...string) (*http.Response, string) {
-	c.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	if _, ok := form["csrf"]; !ok {
-		form.Set("csrf", c.csrf)
-	}
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return c.do(req)
-}
+func (e *env) client(t *testing.T) *client { return desktest.NewConsoleClient(t, e.srv.URL) }
 
 func (e *env) login(t *testing.T, name string) *client {
 	t.Helper()
 	c := e.client(t)
-	c.get("/console/login")
-	resp, body := c.post("/console/login", url.Values{"name": {name}, "password": {desktest.Password}})
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/" {
-		t.Fatalf("login %s: %s %s", name, resp.Status, body)
-	}
-	c.get("/console/") // a page with the session's CSRF token
+	c.Login(name, desktest.Password)
 	return c
 }
 
@@ -125,25 +69,25 @@ func TestNoAccessWithoutLogin(t *testing.T) {
 	o, _ := e.Desk.Open(ctx, bot.HandoffRequest{Address: desktest.Addr("x"), Desk: "ravenna", Lang: "it", Reason: "user"})
 	c := e.client(t)
 	for _, p := range []string{"/console/", "/console/tickets/" + o.Ticket, "/console/appointments"} {
-		resp, _ := c.get(p)
+		resp, _ := c.Get(p)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/login" {
 			t.Errorf("GET %s without login: %s → %s", p, resp.Status, resp.Header.Get("Location"))
 		}
 	}
 	for _, p := range []string{"/console/api/queue", "/console/api/tickets/" + o.Ticket, "/console/events"} {
-		resp, body := c.get(p)
+		resp, body := c.Get(p)
 		wantStatus(t, "GET "+p, resp, http.StatusUnauthorized)
 		if strings.Contains(body, o.Ticket) {
 			t.Errorf("%s leaks the ticket", p)
 		}
 	}
 	for _, p := range []string{"/tickets/" + o.Ticket + "/reply", "/tickets/" + o.Ticket + "/claim", "/tickets/" + o.Ticket + "/close", "/appointments/slots"} {
-		resp, _ := c.post("/console"+p, url.Values{"text": {"hi"}, "csrf": {"x"}})
+		resp, _ := c.Post("/console"+p, url.Values{"text": {"hi"}, "csrf": {"x"}})
 		wantStatus(t, "POST "+p, resp, http.StatusUnauthorized)
 	}
-	resp, _ := c.get("/console/desks/ravenna/calendar.ics")
+	resp, _ := c.Get("/console/desks/ravenna/calendar.ics")
 	wantStatus(t, "feed without token", resp, http.StatusNotFound)
-	resp, _ = c.get("/console/static/console.css")
+	resp, _ = c.Get("/console/static/console.css")
 	wantStatus(t, "static", resp, http.StatusOK)
 	tk, _ := e.Desk.Ticket(ctx, o.Ticket)
 	if len(tk.Messages) != 1 {
@@ -159,33 +103,33 @@ func TestCSRF(t *testing.T) {
 
 	// The login form has its own token.
 	c := e.client(t)
-	c.get("/console/login")
-	resp, _ := c.post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}, "csrf": {"forged"}})
+	c.Get("/console/login")
+	resp, _ := c.Post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}, "csrf": {"forged"}})
 	wantStatus(t, "login with a forged token", resp, http.StatusForbidden)
 	fresh := e.client(t)
-	resp, _ = fresh.post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}, "csrf": {""}})
+	resp, _ = fresh.Post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}, "csrf": {""}})
 	wantStatus(t, "login without the login cookie", resp, http.StatusForbidden)
 
 	c = e.login(t, "mario")
 	path := "/console/tickets/" + id + "/reply"
-	resp, _ = c.post(path, url.Values{"text": {"no token"}, "csrf": {""}})
+	resp, _ = c.Post(path, url.Values{"text": {"no token"}, "csrf": {""}})
 	wantStatus(t, "missing token", resp, http.StatusForbidden)
-	resp, _ = c.post(path, url.Values{"text": {"forged"}, "csrf": {strings.Repeat("a", 64)}})
+	resp, _ = c.Post(path, url.Values{"text": {"forged"}, "csrf": {strings.Repeat("a", 64)}})
 	wantStatus(t, "forged token", resp, http.StatusForbidden)
-	resp, _ = c.post(path, url.Values{"text": {"cross origin"}}, "Origin", "https://evil.example")
+	resp, _ = c.Post(path, url.Values{"text": {"cross origin"}}, "Origin", "https://evil.example")
 	wantStatus(t, "right token, other origin", resp, http.StatusForbidden)
-	resp, _ = c.post(path, url.Values{"text": {"cross site"}}, "Sec-Fetch-Site", "cross-site")
+	resp, _ = c.Post(path, url.Values{"text": {"cross site"}}, "Sec-Fetch-Site", "cross-site")
 	wantStatus(t, "right token, cross-site fetch", resp, http.StatusForbidden)
 	// Another session's token does not work either.
 	other := e.login(t, "mario")
-	resp, _ = c.post(path, url.Values{"text": {"other session"}, "csrf": {other.csrf}})
+	resp, _ = c.Post(path, url.Values{"text": {"other session"}, "csrf": {other.CSRF}})
 	wantStatus(t, "another session's token", resp, http.StatusForbidden)
 	for _, m := range e.Chat.Sent("u1") {
 		if m.Staff {
 			t.Fatalf("a refused POST reached the user: %q", m.Text)
 		}
 	}
-	resp, _ = c.post(path, url.Values{"text": {"Buongiorno!"}}, "Origin", e.srv.URL)
+	resp, _ = c.Post(path, url.Values{"text": {"Buongiorno!"}}, "Origin", e.srv.URL)
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "flash=sent") {
 		t.Fatalf("valid reply: %s %s", resp.Status, resp.Header.Get("Location"))
 	}
@@ -202,30 +146,30 @@ func TestDeskScopes(t *testing.T) {
 	r, _ := e.Desk.Open(ctx, bot.HandoffRequest{Address: desktest.Addr("r1"), Desk: "ravenna", Lang: "uk", Reason: "user"})
 	rav := e.login(t, "rav")
 
-	if _, body := rav.get("/console/"); strings.Contains(body, g.Ticket) || !strings.Contains(body, r.Ticket) {
+	if _, body := rav.Get("/console/"); strings.Contains(body, g.Ticket) || !strings.Contains(body, r.Ticket) {
 		t.Errorf("ravenna queue: has genova %v, has ravenna %v", strings.Contains(body, g.Ticket), strings.Contains(body, r.Ticket))
 	}
-	if _, body := rav.get("/console/api/queue"); strings.Contains(body, g.Ticket) || strings.Contains(body, "Genova") {
+	if _, body := rav.Get("/console/api/queue"); strings.Contains(body, g.Ticket) || strings.Contains(body, "Genova") {
 		t.Errorf("ravenna API queue shows genova: %s", body)
 	}
-	resp, _ := rav.get("/console/?desk=genova")
+	resp, _ := rav.Get("/console/?desk=genova")
 	wantStatus(t, "queue filtered to genova", resp, http.StatusForbidden)
-	resp, _ = rav.get("/console/api/queue?desk=genova")
+	resp, _ = rav.Get("/console/api/queue?desk=genova")
 	wantStatus(t, "API queue filtered to genova", resp, http.StatusForbidden)
-	resp, body := rav.get("/console/tickets/" + g.Ticket)
+	resp, body := rav.Get("/console/tickets/" + g.Ticket)
 	wantStatus(t, "genova ticket page", resp, http.StatusNotFound)
 	if strings.Contains(body, "asylum") {
 		t.Error("the not-found page leaks the ticket")
 	}
-	resp, _ = rav.get("/console/api/tickets/" + g.Ticket)
+	resp, _ = rav.Get("/console/api/tickets/" + g.Ticket)
 	wantStatus(t, "genova ticket API", resp, http.StatusNotFound)
 	for _, action := range []string{"claim", "reply", "note", "close"} {
-		resp, _ := rav.post("/console/tickets/"+g.Ticket+"/"+action, url.Values{"text": {"x"}, "outcome": {"resolved"}, "force": {"1"}})
+		resp, _ := rav.Post("/console/tickets/"+g.Ticket+"/"+action, url.Values{"text": {"x"}, "outcome": {"resolved"}, "force": {"1"}})
 		wantStatus(t, action+" on genova's ticket", resp, http.StatusNotFound)
 	}
-	resp, _ = rav.get("/console/appointments?desk=genova")
+	resp, _ = rav.Get("/console/appointments?desk=genova")
 	wantStatus(t, "genova calendar", resp, http.StatusNotFound)
-	resp, _ = rav.post("/console/appointments/slots", url.Values{"desk": {"genova"}, "date": {"2025-01-08"}, "from": {"09:00"}, "to": {"10:00"}, "length": {"30"}, "mode": {"phone"}})
+	resp, _ = rav.Post("/console/appointments/slots", url.Values{"desk": {"genova"}, "date": {"2025-01-08"}, "from": {"09:00"}, "to": {"10:00"}, "length": {"30"}, "mode": {"phone"}})
 	wantStatus(t, "publish genova slots", resp, http.StatusForbidden)
 	tk, _ := e.Desk.Ticket(ctx, g.Ticket)
 	if tk.Status != desk.Waiting || len(tk.Messages) != 1 {
@@ -254,12 +198,12 @@ func TestLoginThrottling(t *testing.T) {
 	e.Staff(t, "anna", desk.RoleStaff, "ravenna")
 	c := e.client(t)
 	for i := range desk.LoginLimits.PerName {
-		c.get("/console/login")
-		resp, _ := c.post("/console/login", url.Values{"name": {"mario"}, "password": {"wrong password " + string(rune('a'+i))}})
+		c.Get("/console/login")
+		resp, _ := c.Post("/console/login", url.Values{"name": {"mario"}, "password": {"wrong password " + string(rune('a'+i))}})
 		wantStatus(t, "wrong password", resp, http.StatusUnauthorized)
 	}
-	c.get("/console/login")
-	resp, body := c.post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}})
+	c.Get("/console/login")
+	resp, body := c.Post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}})
 	wantStatus(t, "right password after too many failures", resp, http.StatusTooManyRequests)
 	if !strings.Contains(body, "Too many failed attempts") || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("throttled page: %s", body)
@@ -273,8 +217,8 @@ func TestCookiesAndHeaders(t *testing.T) {
 	e := boltEnv(t)
 	e.Staff(t, "mario", desk.RoleStaff, "ravenna")
 	c := e.client(t)
-	c.get("/console/login")
-	resp, _ := c.post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}})
+	c.Get("/console/login")
+	resp, _ := c.Post("/console/login", url.Values{"name": {"mario"}, "password": {desktest.Password}})
 	ck := resp.Header.Values("Set-Cookie")
 	session := ""
 	for _, v := range ck {
@@ -285,7 +229,7 @@ func TestCookiesAndHeaders(t *testing.T) {
 	if !strings.Contains(session, "HttpOnly") || !strings.Contains(session, "SameSite=Strict") || strings.Contains(session, "Secure") {
 		t.Errorf("session cookie over http: %q", session)
 	}
-	resp, _ = c.get("/console/")
+	resp, _ = c.Get("/console/")
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("CSP: %q", csp)
 	}
@@ -294,16 +238,16 @@ func TestCookiesAndHeaders(t *testing.T) {
 	}
 	// Behind a TLS-terminating proxy the cookie is Secure and __Host- prefixed.
 	tls := e.client(t)
-	req, _ := http.NewRequest(http.MethodGet, tls.base+"/console/login", nil)
+	req, _ := http.NewRequest(http.MethodGet, tls.Base+"/console/login", nil)
 	req.Header.Set("X-Forwarded-Proto", "https")
-	resp, _ = tls.do(req)
+	resp, _ = tls.Do(req)
 	if v := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(v, "__Host-sportello_login=") || !strings.Contains(v, "Secure") || !strings.Contains(v, "Path=/") {
 		t.Errorf("login cookie behind TLS: %q", v)
 	}
 	// Signing out ends the session for good.
-	c.get("/console/")
-	c.post("/console/logout", nil)
-	resp, _ = c.get("/console/")
+	c.Get("/console/")
+	c.Post("/console/logout", nil)
+	resp, _ = c.Get("/console/")
 	wantStatus(t, "after sign-out", resp, http.StatusSeeOther)
 }
 
@@ -312,19 +256,19 @@ func TestRolesAndPages(t *testing.T) {
 	e.Staff(t, "mod", desk.RoleModerator, "ravenna")
 	e.Staff(t, "mario", desk.RoleStaff, "ravenna")
 	mod := e.login(t, "mod")
-	_, body := mod.get("/console/appointments")
+	_, body := mod.Get("/console/appointments")
 	if strings.Contains(body, "Publish appointment slots") || strings.Contains(body, "calendar.ics") {
 		t.Error("a moderator sees the slot form or the feed")
 	}
-	resp, _ := mod.post("/console/appointments/slots", url.Values{"desk": {"ravenna"}, "date": {"2025-01-08"}, "from": {"09:00"}, "to": {"10:00"}, "length": {"30"}, "mode": {"phone"}})
+	resp, _ := mod.Post("/console/appointments/slots", url.Values{"desk": {"ravenna"}, "date": {"2025-01-08"}, "from": {"09:00"}, "to": {"10:00"}, "length": {"30"}, "mode": {"phone"}})
 	wantStatus(t, "moderator publishing", resp, http.StatusForbidden)
 
 	mario := e.login(t, "mario")
-	resp, _ = mario.post("/console/appointments/slots", url.Values{"desk": {"ravenna"}, "date": {"2025-01-08"}, "from": {"09:00"}, "to": {"10:00"}, "length": {"30"}, "mode": {"phone"}})
+	resp, _ = mario.Post("/console/appointments/slots", url.Values{"desk": {"ravenna"}, "date": {"2025-01-08"}, "from": {"09:00"}, "to": {"10:00"}, "length": {"30"}, "mode": {"phone"}})
 	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "flash=published") || !strings.Contains(loc, "n=2") {
 		t.Fatalf("publish: %s %s", resp.Status, loc)
 	}
-	_, body = mario.get("/console/appointments?desk=ravenna&from=2025-01-08")
+	_, body = mario.Get("/console/appointments?desk=ravenna&from=2025-01-08")
 	if !strings.Contains(body, "09:00–09:30") || !strings.Contains(body, "by phone") {
 		t.Fatalf("calendar page:\n%s", body)
 	}
@@ -332,7 +276,7 @@ func TestRolesAndPages(t *testing.T) {
 	if m == nil {
 		t.Fatal("no feed address")
 	}
-	resp, ics := mario.get(strings.TrimPrefix(m[1], e.srv.URL))
+	resp, ics := mario.Get(strings.TrimPrefix(m[1], e.srv.URL))
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/calendar; charset=utf-8" || !strings.HasPrefix(ics, "BEGIN:VCALENDAR") {
 		t.Fatalf("feed: %s %q", resp.Status, ics)
 	}
@@ -345,14 +289,14 @@ func TestUserTextIsEscaped(t *testing.T) {
 	r := e.Say(t, "x1", "en", "/human")
 	e.Say(t, "x1", "en", `<img src=x onerror=alert(1)> "quoted" & <script>alert(2)</script>`)
 	c := e.login(t, "mario")
-	_, body := c.get("/console/tickets/" + r[0].Handoff)
+	_, body := c.Get("/console/tickets/" + r[0].Handoff)
 	if strings.Contains(body, "<img src=x") || strings.Contains(body, "<script>alert") {
 		t.Fatal("user text rendered as HTML")
 	}
 	if !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
 		t.Fatal("user text missing")
 	}
-	_, api := c.get("/console/api/tickets/" + r[0].Handoff)
+	_, api := c.Get("/console/api/tickets/" + r[0].Handoff)
 	if strings.Contains(api, "<img") || !strings.Contains(api, `\u003cimg src=x`) {
 		t.Fatalf("API: %s", api)
 	}
@@ -375,8 +319,8 @@ type stream struct {
 func openStream(t *testing.T, c *client) *stream {
 	t.Helper()
 	sctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(sctx, http.MethodGet, c.base+"/console/events", nil)
-	resp, err := (&http.Client{Jar: c.http.Jar}).Do(req)
+	req, _ := http.NewRequestWithContext(sctx, http.MethodGet, c.Base+"/console/events", nil)
+	resp, err := (&http.Client{Jar: c.HTTP.Jar}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +369,7 @@ func TestCalendarActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := e.login(t, "mario")
-	_, page := c.get("/console/appointments?desk=ravenna&from=2025-01-08")
+	_, page := c.Get("/console/appointments?desk=ravenna&from=2025-01-08")
 	for _, want := range []string{a.ID, "Citizenship", "booked, to confirm", "/appointments/" + a.ID + "/confirm", free[1].ID} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("calendar lacks %q", want)
@@ -437,7 +381,7 @@ func TestCalendarActions(t *testing.T) {
 			form = url.Values{}
 		}
 		form.Set("from", "2025-01-08")
-		resp, _ := c.post("/console/appointments/"+a.ID+"/"+action, form)
+		resp, _ := c.Post("/console/appointments/"+a.ID+"/"+action, form)
 		if loc := resp.Header.Get("Location"); !strings.Contains(loc, "flash="+flash) {
 			t.Fatalf("%s: %s %s", action, resp.Status, loc)
 		}
@@ -446,12 +390,12 @@ func TestCalendarActions(t *testing.T) {
 	act("confirm", nil, "confirmed", "The desk confirmed your appointment")
 	act("move", url.Values{"slot": {free[1].ID}}, "moved", "The desk moved your appointment to **Wed 8 Jan 2025, 09:30**")
 	act("cancel", nil, "cancelled", "The desk cancelled your appointment")
-	resp, _ := c.post("/console/appointments/"+a.ID+"/confirm", url.Values{})
+	resp, _ := c.Post("/console/appointments/"+a.ID+"/confirm", url.Values{})
 	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "flash=is_closed") {
 		t.Fatalf("confirming a cancelled appointment: %s", loc)
 	}
 	// Slots: a free one can be withdrawn.
-	resp, _ = c.post("/console/slots/"+free[0].ID+"/remove", url.Values{"desk": {"ravenna"}})
+	resp, _ = c.Post("/console/slots/"+free[0].ID+"/remove", url.Values{"desk": {"ravenna"}})
 	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "flash=removed") {
 		t.Fatalf("remove slot: %s", loc)
 	}

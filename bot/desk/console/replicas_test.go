@@ -54,7 +54,7 @@ func TestLiveAcrossReplicas(t *testing.T) {
 			t.Fatalf("event %s", ev)
 		}
 		// The console on B reads the new ticket from the shared store.
-		if _, body := browser.get("/console/api/queue"); !strings.Contains(body, o.Ticket) {
+		if _, body := browser.Get("/console/api/queue"); !strings.Contains(body, o.Ticket) {
 			t.Fatalf("replica B does not list %s", o.Ticket)
 		}
 	}
