@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -114,7 +113,7 @@ func TestConsoleThroughServe(t *testing.T) {
 				t.Fatalf("reply: %s %s", resp.Status, loc)
 			}
 			// The web chat user finds the reply in the conversation.
-			if h := webHistory(t, user, base); !strings.Contains(h, "Hello, how can I help?") || !strings.Contains(h, `"from":"staff"`) {
+			if h := getWith(t, user, base+"/api/history?after=0"); !strings.Contains(h, "Hello, how can I help?") || !strings.Contains(h, `"from":"staff"`) {
 				t.Fatalf("web chat history after the reply: %s", h)
 			}
 			resp, _ = staff.Post("/console/tickets/"+id[1]+"/close", url.Values{"outcome": {"resolved"}})
@@ -127,22 +126,6 @@ func TestConsoleThroughServe(t *testing.T) {
 			stop()
 		})
 	}
-}
-
-// webHistory reads the web chat conversation of the jar's cookie.
-func webHistory(t *testing.T, jar *cookieJar, base string) string {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/history?after=0", nil)
-	for _, c := range jar.cookies {
-		req.AddCookie(c)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 // consoleEvents opens the console's event stream as c's staff member and returns its data lines.
