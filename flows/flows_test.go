@@ -105,6 +105,12 @@ func TestRulesMatchInManyLanguagesAndNotOrdinaryQuestions(t *testing.T) {
 		"my permit expired months ago":                      "expired-long",
 		"mi hijo tiene 8 años y su padre le pega":           "violence",
 		"mi hanno rifiutato il rinnovo":                     "refusal",
+		"他打我还威胁我的孩子":                                        "violence", // Chinese: no spaces
+		"我要找人工客服":                                           "human-request",
+		"баща ми ме бие всяка вечер":                        "violence",
+		"брата задержали на границе":                        "detention",
+		"ils ont pris mon passeport au travail":             "trafficking",
+		"bas marne ka dil karta hai":                        "self-harm",
 	}
 	for text, want := range cases {
 		if want == "deportation-check" {

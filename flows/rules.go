@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 	"gopkg.in/yaml.v3"
@@ -81,19 +82,25 @@ var priorities = map[string]bot.Priority{"normal": bot.PriorityNormal, "high": b
 
 // Match returns the first rule whose phrase occurs in text, in any language — people mix
 // languages, and a rule must not depend on the language being detected right.
-// A phrase matches at the start of a word, so "espuls" matches "espulsione".
+// A phrase matches at the start of a word, so "espuls" matches "espulsione"; a Chinese phrase
+// matches anywhere, Chinese having no spaces between words ("他打我" has "打我").
 func (rs *Rules) Match(text string) (*Rule, bool) {
 	t := " " + fold(text)
 	for i := range rs.rules {
 		for _, phrases := range rs.rules[i].Match {
 			for _, p := range phrases {
-				if strings.Contains(t, " "+p) {
+				if strings.Contains(t, " "+p) || startsHan(p) && strings.Contains(t, p) {
 					return &rs.rules[i], true
 				}
 			}
 		}
 	}
 	return nil, false
+}
+
+func startsHan(p string) bool {
+	r, _ := utf8.DecodeRuneInString(p)
+	return unicode.Is(unicode.Han, r)
 }
 
 // All returns the rules, urgent first.
