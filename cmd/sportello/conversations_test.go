@@ -156,6 +156,16 @@ func dump(replies []bot.Reply) string {
 // or overrides environment variables.
 func openTestMain(t testing.TB, env map[string]string, store ...bot.Store) *Main {
 	t.Helper()
+	opts := Options{Log: newLogger(os.Stderr, "error")}
+	if len(store) > 0 {
+		opts.Store = store[0]
+	}
+	return openTestMainWith(t, env, opts)
+}
+
+// openTestMainWith is openTestMain with the caller's options (a logger, a store).
+func openTestMainWith(t testing.TB, env map[string]string, opts Options) *Main {
+	t.Helper()
 	vars := map[string]string{"SPORTELLO_DATA": t.TempDir(), "SPORTELLO_HTTP_ADDR": "127.0.0.1:0"}
 	for k, v := range env {
 		vars[k] = v
@@ -165,10 +175,6 @@ func openTestMain(t testing.TB, env map[string]string, store ...bot.Store) *Main
 		t.Fatal(err)
 	}
 	cfg.File.Flood.Limit = 0
-	opts := Options{Log: newLogger(os.Stderr, "error")}
-	if len(store) > 0 {
-		opts.Store = store[0]
-	}
 	m, err := Open(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
