@@ -411,7 +411,7 @@ func newVocabulary(arts []*Article) *vocabulary {
 			for _, w := range words(fold(text)) {
 				w = squeeze(w)
 				rs := []rune(w)
-				if len(rs) < 3 && !han(w) {
+				if len(rs) < 3 && !han(w) && !level(w) {
 					continue
 				}
 				add(v.exact, w, i)
@@ -485,7 +485,7 @@ func (x *index) coverage(qwords []string, concepts map[int][]int) coverage {
 	}
 	for i, w := range qwords {
 		w = squeeze(w)
-		short := utf8.RuneCountInString(w) < 3 && !han(w) // a Chinese character is a word
+		short := utf8.RuneCountInString(w) < 3 && !han(w) && !level(w) // a Chinese character is a word
 		if (short || x.stop[w]) && len(byPos[i]) == 0 || seen[w] {
 			continue
 		}
@@ -568,4 +568,10 @@ func stopWords() (map[string]bool, error) {
 func han(w string) bool {
 	r, size := utf8.DecodeRuneInString(w)
 	return size == len(w) && unicode.Is(unicode.Han, r)
+}
+
+// level reports whether w is a two-character code such as a language level ("a2", "b1"): short,
+// but it says exactly which article a question is about.
+func level(w string) bool {
+	return len(w) == 2 && w[0] >= 'a' && w[0] <= 'z' && w[1] >= '0' && w[1] <= '9'
 }
