@@ -18,27 +18,49 @@ type Locker struct {
 
 // Lock waits until it holds key, or ctx ends. The returned func releases the lock.
 func (l Locker) Lock(ctx context.Context, key string) (func(), error) {
+	lease, err := l.Acquire(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return lease.Release, nil
+}
+
+// Lease is a held lock.
+type Lease struct {
+	store Store
+	key   string
+	token []byte
+}
+
+// Release gives the lock back (if it is still ours).
+func (ls *Lease) Release() {
+	// With a fresh context: the caller's may already be done.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = ls.store.DeleteIfEqual(ctx, ls.key, ls.token)
+}
+
+// ReleaseOp is Release as an op of a Store.Batch, so that it travels with the last writes.
+func (ls *Lease) ReleaseOp() Op { return DeleteIfEqualOp(ls.key, ls.token) }
+
+// Acquire waits until it holds key, or ctx ends.
+func (l Locker) Acquire(ctx context.Context, key string) (*Lease, error) {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("lock token: %w", err)
 	}
-	token := []byte(hex.EncodeToString(b[:]))
+	lease := &Lease{store: l.Store, key: "lock:" + key, token: []byte(hex.EncodeToString(b[:]))}
 	poll := l.Poll
 	if poll <= 0 {
 		poll = 5 * time.Millisecond
 	}
 	for {
-		ok, err := l.Store.PutIfAbsent(ctx, "lock:"+key, token, l.TTL)
+		ok, err := l.Store.PutIfAbsent(ctx, lease.key, lease.token, l.TTL)
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", key, err)
 		}
 		if ok {
-			return func() {
-				// Released with a fresh context: the caller's may already be done.
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_, _ = l.Store.DeleteIfEqual(ctx, "lock:"+key, token)
-			}, nil
+			return lease, nil
 		}
 		t := time.NewTimer(poll)
 		select {

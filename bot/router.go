@@ -132,11 +132,16 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 			}
 		}()
 	}
-	unlock, err := r.Locker.Lock(ctx, "conv:"+in.Key())
+	lease, err := r.Locker.Acquire(ctx, "conv:"+in.Key())
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	committed := false
+	defer func() {
+		if !committed {
+			lease.Release()
+		}
+	}()
 
 	s, err := r.Sessions.Load(ctx, in.Address, start)
 	if err != nil {
@@ -158,16 +163,47 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 	} else if replies, throttled, err = r.respond(ctx, s, in); err != nil {
 		return err
 	}
-	var said []TranscriptEntry
-	if !throttled {
-		if err := r.Sessions.Save(ctx, s); err != nil {
-			return err
-		}
-		said = append(said, TranscriptEntry{At: start, From: "user", Text: in.Text})
+	sent, err := r.deliver(ctx, in.Address, replies)
+	if throttled {
+		committed = r.commit(ctx, lease, in.Address, nil, sent)
+	} else {
+		said := TranscriptEntry{At: start, From: "user", Text: in.Text}
+		committed = r.commit(ctx, lease, in.Address, s, append([]TranscriptEntry{said}, sent...))
 	}
-	err = r.deliver(ctx, in.Address, replies, said...)
 	r.Metrics.handled(in.Channel, s.Lang, r.Clock.Now().Sub(start), err)
 	return err
+}
+
+// commit ends the handling of a conversation's message in one store round trip: it saves the
+// session (unless nil), records the transcript lines and releases the lock. The replies are
+// already out, so a store failure is logged rather than returned: handling the message again
+// would send them twice. It reports whether the lock was released.
+func (r *Router) commit(ctx context.Context, lease *Lease, a Address, s *Session, lines []TranscriptEntry) bool {
+	ops := make([]Op, 0, 3)
+	if s != nil {
+		op, err := r.Sessions.SaveOp(s)
+		if err != nil {
+			r.Log.Error("session not saved", "conversation", Pseudonym(a.Key()), "err", err)
+		} else {
+			ops = append(ops, op)
+		}
+	}
+	var raws [][]byte
+	for _, e := range lines {
+		if e.Text != "" {
+			raw, _ := json.Marshal(e)
+			raws = append(raws, raw)
+		}
+	}
+	if len(raws) > 0 {
+		ops = append(ops, AppendOp(transcriptKey(a), transcriptMax, r.TranscriptTTL, raws...))
+	}
+	ops = append(ops, lease.ReleaseOp())
+	if err := r.Store.Batch(context.WithoutCancel(ctx), ops...); err != nil {
+		r.Log.Warn("session and transcript not saved", "conversation", Pseudonym(a.Key()), "err", err)
+		return false
+	}
+	return true
 }
 
 // normalize cleans the inbound text and button payload in place and reports what is wrong with them.
@@ -238,22 +274,23 @@ func isSendFailure(err error) bool {
 // Notify changes a conversation's session and sends replies outside of a user's message —
 // a staff reply days later, a closed ticket, a reminder. It creates the session if it expired.
 func (r *Router) Notify(ctx context.Context, to Address, change func(*Session) []Reply) error {
-	unlock, err := r.Locker.Lock(ctx, "conv:"+to.Key())
+	lease, err := r.Locker.Acquire(ctx, "conv:"+to.Key())
 	if err != nil {
 		return err
 	}
-	defer unlock()
 	now := r.Clock.Now()
 	s, err := r.Sessions.Load(ctx, to, now)
 	if err != nil {
+		lease.Release()
 		return err
 	}
 	replies := change(s)
 	s.Updated = now
-	if err := r.Sessions.Save(ctx, s); err != nil {
-		return err
+	sent, err := r.deliver(ctx, to, replies)
+	if !r.commit(ctx, lease, to, s, sent) {
+		lease.Release()
 	}
-	return r.deliver(ctx, to, replies)
+	return err
 }
 
 // Forget erases what the router keeps about a conversation: session and transcript.
@@ -265,19 +302,17 @@ func (r *Router) Forget(ctx context.Context, a Address) error {
 }
 
 // deliver sends replies through the conversation's channel: the one place that decides
-// about retries, from the failure class the adapter reported. It then records said (what the
-// user said) and the replies that went out in the transcript, in one write.
-func (r *Router) deliver(ctx context.Context, to Address, replies []Reply, said ...TranscriptEntry) error {
+// about retries, from the failure class the adapter reported. It returns the transcript lines
+// of the replies that went out.
+func (r *Router) deliver(ctx context.Context, to Address, replies []Reply) ([]TranscriptEntry, error) {
 	if len(replies) == 0 {
-		r.record(ctx, to, said...)
-		return nil
+		return nil, nil
 	}
 	r.mu.RLock()
 	ch := r.channels[to.Channel]
 	r.mu.RUnlock()
 	if ch == nil {
-		r.record(ctx, to, said...)
-		return fmt.Errorf("deliver to %s: no such channel", to.Channel)
+		return nil, fmt.Errorf("deliver to %s: no such channel", to.Channel)
 	}
 	backoff := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -285,21 +320,20 @@ func (r *Router) deliver(ctx context.Context, to Address, replies []Reply, said 
 		if err == nil {
 			r.Metrics.outbound(to.Channel, len(replies))
 			now := r.Clock.Now()
+			sent := make([]TranscriptEntry, 0, len(replies))
 			for _, rep := range replies {
 				from := "bot"
 				if rep.Staff {
 					from = "staff"
 				}
-				said = append(said, TranscriptEntry{At: now, From: from, Text: rep.Text, Article: rep.Article})
+				sent = append(sent, TranscriptEntry{At: now, From: from, Text: rep.Text, Article: rep.Article})
 			}
-			r.record(ctx, to, said...)
-			return nil
+			return sent, nil
 		}
 		failure, after := Classify(err)
 		if failure == Permanent || attempt == 5 {
 			r.Metrics.sendFailed(to.Channel, failure)
-			r.record(ctx, to, said...)
-			return fmt.Errorf("deliver to %s: %w", to.Channel, err)
+			return nil, fmt.Errorf("deliver to %s: %w", to.Channel, err)
 		}
 		wait := backoff
 		if failure == Throttled && after > 0 {
@@ -310,8 +344,7 @@ func (r *Router) deliver(ctx context.Context, to Address, replies []Reply, said 
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			r.record(context.WithoutCancel(ctx), to, said...)
-			return fmt.Errorf("deliver to %s: %w (after %v)", to.Channel, ctx.Err(), err)
+			return nil, fmt.Errorf("deliver to %s: %w (after %v)", to.Channel, ctx.Err(), err)
 		case <-t.C:
 		}
 	}
@@ -328,23 +361,6 @@ type TranscriptEntry struct {
 const transcriptMax = 200
 
 func transcriptKey(a Address) string { return "transcript:" + a.Key() }
-
-// record appends entries (those with text) to the conversation's transcript.
-func (r *Router) record(ctx context.Context, a Address, entries ...TranscriptEntry) {
-	var raws [][]byte
-	for _, e := range entries {
-		if e.Text != "" {
-			raw, _ := json.Marshal(e)
-			raws = append(raws, raw)
-		}
-	}
-	if len(raws) == 0 {
-		return
-	}
-	if _, err := r.Store.Append(ctx, transcriptKey(a), transcriptMax, r.TranscriptTTL, raws...); err != nil {
-		r.Log.Warn("transcript not recorded", "conversation", Pseudonym(a.Key()), "err", err)
-	}
-}
 
 // Transcript returns the recorded conversation, oldest first.
 func (r *Router) Transcript(ctx context.Context, a Address) ([]TranscriptEntry, error) {

@@ -64,14 +64,23 @@ func (ss Sessions) Load(ctx context.Context, a Address, now time.Time) (*Session
 
 // Save stores the session and restarts its idle timer.
 func (ss Sessions) Save(ctx context.Context, s *Session) error {
-	raw, err := json.Marshal(s)
+	op, err := ss.SaveOp(s)
 	if err != nil {
-		return fmt.Errorf("encode session: %w", err)
+		return err
 	}
-	if err := ss.Store.Put(ctx, sessionKey(s.Address), raw, ss.IdleTTL); err != nil {
+	if err := ss.Store.Put(ctx, op.Key, op.Val, op.TTL); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	return nil
+}
+
+// SaveOp is Save as an op of a Store.Batch.
+func (ss Sessions) SaveOp(s *Session) (Op, error) {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return Op{}, fmt.Errorf("encode session: %w", err)
+	}
+	return PutOp(sessionKey(s.Address), raw, ss.IdleTTL), nil
 }
 
 // Delete forgets the session.

@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"time"
 )
 
@@ -45,6 +47,11 @@ type Store interface {
 	// IndexRange returns up to limit members (0: all) with min <= score <= max, lowest score first.
 	IndexRange(ctx context.Context, key string, min, max float64, limit int) ([]IndexEntry, error)
 
+	// Batch runs writes in order in one round trip: the end of a message's handling (session,
+	// transcript, lock release) costs one wait instead of three. It is not a transaction: on
+	// Redis Cluster the keys live on different nodes, and an error may leave some ops done.
+	Batch(ctx context.Context, ops ...Op) error
+
 	// Publish sends msg to the subscribers of topic, in this process and on other replicas.
 	Publish(ctx context.Context, topic string, msg []byte) error
 	// Subscribe delivers the messages published to topic until ctx ends; the channel is then closed.
@@ -54,6 +61,61 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// OpKind is what an Op of a Batch does.
+type OpKind int
+
+const (
+	OpPut           OpKind = iota + 1 // Put(Key, Val, TTL)
+	OpAppend                          // Append(Key, MaxLen, TTL, Vals...)
+	OpDeleteIfEqual                   // DeleteIfEqual(Key, Val)
+	OpIndexAdd                        // IndexAdd(Key, Member, Score)
+)
+
+// Op is one write of a Batch; make it with PutOp, AppendOp or DeleteIfEqualOp.
+type Op struct {
+	Kind   OpKind
+	Key    string
+	Val    []byte
+	Vals   [][]byte
+	MaxLen int
+	TTL    time.Duration
+	Member string
+	Score  float64
+}
+
+// PutOp is Put as an Op.
+func PutOp(key string, val []byte, ttl time.Duration) Op {
+	return Op{Kind: OpPut, Key: key, Val: val, TTL: ttl}
+}
+
+// AppendOp is Append as an Op.
+func AppendOp(key string, maxLen int, ttl time.Duration, vals ...[]byte) Op {
+	return Op{Kind: OpAppend, Key: key, Vals: vals, MaxLen: maxLen, TTL: ttl}
+}
+
+// DeleteIfEqualOp is DeleteIfEqual as an Op.
+func DeleteIfEqualOp(key string, val []byte) Op {
+	return Op{Kind: OpDeleteIfEqual, Key: key, Val: val}
+}
+
+// IndexAddOp is IndexAdd as an Op.
+func IndexAddOp(key, member string, score float64) Op {
+	return Op{Kind: OpIndexAdd, Key: key, Member: member, Score: score}
+}
+
+// Check reports what is wrong with an op, for the stores' Batch.
+func (op Op) Check() error {
+	switch {
+	case op.Kind < OpPut || op.Kind > OpIndexAdd:
+		return fmt.Errorf("unknown op %d", op.Kind)
+	case op.Kind == OpAppend && (op.MaxLen < 0 || len(op.Vals) == 0):
+		return errors.New("append needs values and a maxLen >= 0")
+	case op.Kind == OpIndexAdd && math.IsNaN(op.Score):
+		return errors.New("score is NaN")
+	}
+	return nil
 }
 
 // IndexEntry is one member of a sorted index.

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -137,44 +136,37 @@ func parseMember(m string) (entry, bool) {
 	return e, true
 }
 
-// recordOne stores one update durably and returns its intake entry.
-func (c *Channel) recordOne(ctx context.Context, raw []byte, h head) (entry, error) {
+// entryFor prepares the record of one update: its entry and the store writes that keep it
+// (the index member, and for a large update its body beside the index).
+func (c *Channel) entryFor(raw []byte, h head) (entry, []bot.Op, error) {
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, raw); err != nil {
-		return entry{}, errMalformed
+		return entry{}, nil, errMalformed
 	}
 	chatID, _ := h.chat()
 	e := entry{id: h.UpdateID, chat: strconv.FormatInt(chatID, 10)}
 	member := strconv.FormatInt(h.UpdateID, 10) + "|" + e.chat + "|"
+	var ops []bot.Op
 	if compact.Len() <= inlineMax {
 		e.raw = compact.Bytes()
 		member += compact.String()
 	} else {
 		member += "@"
-		if err := c.store.Put(ctx, c.bodyKey(h.UpdateID), compact.Bytes(), c.cfg.DedupeTTL); err != nil {
-			return entry{}, fmt.Errorf("record update: %w", err)
-		}
+		ops = append(ops, bot.PutOp(c.bodyKey(h.UpdateID), compact.Bytes(), c.cfg.DedupeTTL))
 	}
 	e.member = member
-	if err := c.store.IndexAdd(ctx, c.intakeKey(), member, float64(h.UpdateID)); err != nil {
-		return entry{}, fmt.Errorf("record update: %w", err)
-	}
-	return e, nil
+	return e, append(ops, bot.IndexAddOp(c.intakeKey(), member, float64(h.UpdateID))), nil
 }
 
-// record stores a batch of updates and returns the highest update_id in it. The updates of
-// one chat are recorded one after the other, in order, and each is handed to its chat's
-// worker as soon as it is recorded; chats are recorded in parallel. Updates without an
-// update_id are skipped; a store failure fails the batch (Telegram then sends it again).
+// record stores a batch of updates in one store round trip and returns the highest update_id
+// in it; then it hands each update, in order, to its chat's worker. Updates without an
+// update_id are skipped; a store failure fails the batch (Telegram then sends it again, and
+// what was recorded is recorded once: the same member).
 func (c *Channel) record(ctx context.Context, raws []json.RawMessage) (int64, error) {
-	type item struct {
-		raw []byte
-		h   head
-	}
 	var (
-		maxID int64
-		chats = map[int64][]item{}
-		order []int64
+		maxID   int64
+		entries []entry
+		ops     []bot.Op
 	)
 	for _, raw := range raws {
 		h, err := decodeHead(raw)
@@ -183,47 +175,23 @@ func (c *Channel) record(ctx context.Context, raws []json.RawMessage) (int64, er
 			continue
 		}
 		maxID = max(maxID, h.UpdateID)
-		chat, _ := h.chat()
-		if _, ok := chats[chat]; !ok {
-			order = append(order, chat)
+		e, eops, err := c.entryFor(raw, h)
+		if err != nil {
+			c.log.Error("telegram: malformed update skipped", "update_id", h.UpdateID)
+			continue
 		}
-		chats[chat] = append(chats[chat], item{raw, h})
+		entries, ops = append(entries, e), append(ops, eops...)
 	}
-	var (
-		mu     sync.Mutex
-		errs   []error
-		wg     sync.WaitGroup
-		tokens = make(chan struct{}, 64)
-	)
-	for _, chat := range order {
-		items := chats[chat]
-		wg.Add(1)
-		tokens <- struct{}{}
-		go func() {
-			defer func() { <-tokens; wg.Done() }()
-			for _, it := range items {
-				e, err := c.recordOne(ctx, it.raw, it.h)
-				switch {
-				case errors.Is(err, errMalformed):
-					c.log.Error("telegram: malformed update skipped", "update_id", it.h.UpdateID)
-					continue
-				case err != nil:
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					return // the chat's later updates must not overtake this one
-				}
-				c.offerLocal(e)
-			}
-		}()
+	if len(ops) == 0 {
+		return maxID, nil
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return maxID, errors.Join(errs...)
+	if err := c.store.Batch(ctx, ops...); err != nil {
+		return maxID, fmt.Errorf("record updates: %w", err)
 	}
-	if len(order) > 0 {
-		c.signal(ctx)
+	for _, e := range entries {
+		c.offerLocal(e)
 	}
+	c.signal(ctx)
 	return maxID, nil
 }
 

@@ -243,15 +243,28 @@ func TestLargeUpdateStoredBesideTheIndex(t *testing.T) {
 	}
 }
 
-// flakyStore fails IndexAdd a number of times (the intake's write).
+// flakyStore fails the intake's write (an index add, alone or in a batch) a number of times.
 type flakyStore struct {
 	bot.Store
 	failIndexAdd atomic.Int32
 }
 
+func (f *flakyStore) fails(key string) bool {
+	return strings.HasSuffix(key, ":intake") && f.failIndexAdd.Add(-1) >= 0
+}
+
 func (f *flakyStore) IndexAdd(ctx context.Context, key, member string, score float64) error {
-	if strings.HasSuffix(key, ":intake") && f.failIndexAdd.Add(-1) >= 0 {
+	if f.fails(key) {
 		return errors.New("store unavailable")
 	}
 	return f.Store.IndexAdd(ctx, key, member, score)
+}
+
+func (f *flakyStore) Batch(ctx context.Context, ops ...bot.Op) error {
+	for _, op := range ops {
+		if op.Kind == bot.OpIndexAdd && f.fails(op.Key) {
+			return errors.New("store unavailable")
+		}
+	}
+	return f.Store.Batch(ctx, ops...)
 }

@@ -53,8 +53,9 @@ func TestTelegramConversation(t *testing.T) {
 			if len(ack.Buttons()) == 0 || ack.Buttons()[0].Text != ar("handoff.cancel_button", nil) {
 				t.Errorf("handoff acknowledgement: %q %v", ack.Text, ack.Buttons())
 			}
-			if s := c.session(); s.Ticket == "" {
-				t.Errorf("no ticket after /human: %+v", s)
+			// The session is saved as the handling ends, just after the reply went out.
+			if !c.tg.WaitFor(5*time.Second, func() bool { return c.session().Ticket != "" }) {
+				t.Errorf("no ticket after /human: %+v", c.session())
 			}
 			// While the ticket is open the bot stays quiet: staff answer.
 			before := c.tg.SentCount(c.user.ID)

@@ -438,14 +438,9 @@ func (s *Store) DeleteIfEqual(ctx context.Context, key string, val []byte) (bool
 	var deleted bool
 	if err == nil {
 		now := s.now()
-		err = s.write(func(tx *bbolt.Tx) error {
-			deleted = false // Batch may run this again
-			cur, _, ok := kvGet(tx, []byte(key), now)
-			if !ok || !bytes.Equal(cur, val) {
-				return nil
-			}
-			deleted = true
-			return kvDelete(tx, []byte(key))
+		err = s.write(func(tx *bbolt.Tx) (err error) {
+			deleted, err = kvDeleteIfEqual(tx, []byte(key), val, now) // may run again: sets deleted afresh
+			return err
 		})
 	}
 	if err != nil {
@@ -543,47 +538,108 @@ func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Dur
 	var n int64
 	if err == nil {
 		now, exp := s.now(), s.expiry(ttl)
-		err = s.write(func(tx *bbolt.Tx) error {
-			k := []byte(key)
-			if !live(listExpiry(tx, k), now) {
-				if err := listDelete(tx, k); err != nil { // expired: start afresh
-					return err
-				}
-			}
-			b, err := tx.Bucket(bucketLists).CreateBucketIfNotExists(k)
-			if err != nil {
-				return err
-			}
-			for _, val := range vals {
-				seq, err := b.NextSequence()
-				if err != nil {
-					return err
-				}
-				if err := b.Put(u64(seq), val); err != nil {
-					return err
-				}
-			}
-			first, last, _ := listBounds(b)
-			if maxLen > 0 && last-first+1 > uint64(maxLen) {
-				cut := last - uint64(maxLen) + 1 // new first
-				for q := first; q < cut; q++ {
-					if err := b.Delete(u64(q)); err != nil {
-						return err
-					}
-				}
-				first = cut
-			}
-			n = int64(last - first + 1)
-			if exp != 0 {
-				return setListExpiry(tx, k, exp)
-			}
-			return nil
+		err = s.write(func(tx *bbolt.Tx) (err error) {
+			n, err = listAppend(tx, []byte(key), vals, maxLen, exp, now)
+			return err
 		})
 	}
 	if err != nil {
 		return 0, fmt.Errorf("bolt append: %w", err)
 	}
 	return n, nil
+}
+
+// listAppend is Append inside a transaction.
+func listAppend(tx *bbolt.Tx, k []byte, vals [][]byte, maxLen int, exp, now uint64) (int64, error) {
+	if !live(listExpiry(tx, k), now) {
+		if err := listDelete(tx, k); err != nil { // expired: start afresh
+			return 0, err
+		}
+	}
+	b, err := tx.Bucket(bucketLists).CreateBucketIfNotExists(k)
+	if err != nil {
+		return 0, err
+	}
+	for _, val := range vals {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return 0, err
+		}
+		if err := b.Put(u64(seq), val); err != nil {
+			return 0, err
+		}
+	}
+	first, last, _ := listBounds(b)
+	if maxLen > 0 && last-first+1 > uint64(maxLen) {
+		cut := last - uint64(maxLen) + 1 // new first
+		for q := first; q < cut; q++ {
+			if err := b.Delete(u64(q)); err != nil {
+				return 0, err
+			}
+		}
+		first = cut
+	}
+	if exp != 0 {
+		if err := setListExpiry(tx, k, exp); err != nil {
+			return 0, err
+		}
+	}
+	return int64(last - first + 1), nil
+}
+
+// kvDeleteIfEqual is DeleteIfEqual inside a transaction.
+func kvDeleteIfEqual(tx *bbolt.Tx, k, val []byte, now uint64) (bool, error) {
+	cur, _, ok := kvGet(tx, k, now)
+	if !ok || !bytes.Equal(cur, val) {
+		return false, nil
+	}
+	return true, kvDelete(tx, k)
+}
+
+// Batch runs the ops in one transaction (so with one fsync).
+func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt batch: %w", err)
+	}
+	for _, op := range ops {
+		err := checkKey(op.Key)
+		if err == nil {
+			err = checkTTL(op.TTL)
+		}
+		if err == nil {
+			err = op.Check()
+		}
+		if err != nil {
+			return fmt.Errorf("bolt batch: %w", err)
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	now := s.now()
+	err := s.write(func(tx *bbolt.Tx) error {
+		for _, op := range ops {
+			var err error
+			switch op.Kind {
+			case bot.OpPut:
+				err = kvPut(tx, []byte(op.Key), op.Val, s.expiry(op.TTL))
+			case bot.OpAppend:
+				_, err = listAppend(tx, []byte(op.Key), op.Vals, op.MaxLen, s.expiry(op.TTL), now)
+			case bot.OpDeleteIfEqual:
+				_, err = kvDeleteIfEqual(tx, []byte(op.Key), op.Val, now)
+			case bot.OpIndexAdd:
+				err = indexAdd(tx, []byte(op.Key), []byte(op.Member), op.Score)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bolt batch: %w", err)
+	}
+	return nil
 }
 
 // Range returns the entries from index start; a negative start counts from the end (−1: the
@@ -635,39 +691,41 @@ func (s *Store) IndexAdd(ctx context.Context, key, member string, score float64)
 		err = errors.New("score is NaN")
 	}
 	if err == nil {
-		err = s.write(func(tx *bbolt.Tx) error {
-			ib, err := tx.Bucket(bucketIdx).CreateBucketIfNotExists([]byte(key))
-			if err != nil {
-				return err
-			}
-			sb, err := ib.CreateBucketIfNotExists(bucketScores)
-			if err != nil {
-				return err
-			}
-			mb, err := ib.CreateBucketIfNotExists(bucketMembers)
-			if err != nil {
-				return err
-			}
-			m := []byte(member)
-			enc := encodeScore(score)
-			if old := mb.Get(m); old != nil {
-				if bytes.Equal(old, enc) {
-					return nil
-				}
-				if err := sb.Delete(append(clone(old), m...)); err != nil {
-					return err
-				}
-			}
-			if err := sb.Put(append(enc, m...), nil); err != nil {
-				return err
-			}
-			return mb.Put(m, enc)
-		})
+		err = s.write(func(tx *bbolt.Tx) error { return indexAdd(tx, []byte(key), []byte(member), score) })
 	}
 	if err != nil {
 		return fmt.Errorf("bolt index add: %w", err)
 	}
 	return nil
+}
+
+// indexAdd is IndexAdd inside a transaction.
+func indexAdd(tx *bbolt.Tx, key, m []byte, score float64) error {
+	ib, err := tx.Bucket(bucketIdx).CreateBucketIfNotExists(key)
+	if err != nil {
+		return err
+	}
+	sb, err := ib.CreateBucketIfNotExists(bucketScores)
+	if err != nil {
+		return err
+	}
+	mb, err := ib.CreateBucketIfNotExists(bucketMembers)
+	if err != nil {
+		return err
+	}
+	enc := encodeScore(score)
+	if old := mb.Get(m); old != nil {
+		if bytes.Equal(old, enc) {
+			return nil
+		}
+		if err := sb.Delete(append(clone(old), m...)); err != nil {
+			return err
+		}
+	}
+	if err := sb.Put(append(enc, m...), nil); err != nil {
+		return err
+	}
+	return mb.Put(m, enc)
 }
 
 func (s *Store) IndexRemove(ctx context.Context, key, member string) (bool, error) {

@@ -206,6 +206,66 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 	return n, nil
 }
 
+// appendCmds queues an Append of vals to list k and returns the RPUSH (the new length).
+func appendCmds(ctx context.Context, p goredis.Pipeliner, k string, maxLen int, ttl time.Duration, vals [][]byte) *goredis.IntCmd {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	push := p.RPush(ctx, k, args...)
+	if maxLen > 0 {
+		p.LTrim(ctx, k, int64(-maxLen), -1)
+	}
+	if ttl > 0 {
+		p.PExpire(ctx, k, time.Duration(ms(ttl))*time.Millisecond)
+	}
+	return push
+}
+
+// Batch sends every op in one pipeline (not MULTI: on a Cluster the keys are on several nodes).
+func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
+	type queued struct {
+		op bot.Op
+		k  string
+	}
+	qs := make([]queued, 0, len(ops))
+	for _, op := range ops {
+		k, err := s.key(op.Key)
+		if err == nil {
+			err = checkTTL(op.TTL)
+		}
+		if err == nil {
+			err = op.Check()
+		}
+		if err != nil {
+			return fmt.Errorf("redis batch: %w", err)
+		}
+		qs = append(qs, queued{op, k})
+	}
+	if len(qs) == 0 {
+		return nil
+	}
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, q := range qs {
+			switch q.op.Kind {
+			case bot.OpPut:
+				p.Set(ctx, q.k, q.op.Val, time.Duration(ms(q.op.TTL))*time.Millisecond)
+			case bot.OpAppend:
+				appendCmds(ctx, p, q.k, q.op.MaxLen, q.op.TTL, q.op.Vals)
+			case bot.OpDeleteIfEqual:
+				deleteIfEqual.Eval(ctx, p, []string{q.k}, q.op.Val)
+			case bot.OpIndexAdd:
+				p.ZAdd(ctx, q.k, goredis.Z{Score: q.op.Score, Member: q.op.Member})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis batch: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Duration, vals ...[]byte) (int64, error) {
 	k, err := s.key(key)
 	if err == nil {
@@ -222,17 +282,7 @@ func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Dur
 	}
 	var push *goredis.IntCmd
 	_, err = s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		args := make([]any, len(vals))
-		for i, v := range vals {
-			args[i] = v
-		}
-		push = p.RPush(ctx, k, args...)
-		if maxLen > 0 {
-			p.LTrim(ctx, k, int64(-maxLen), -1)
-		}
-		if ttl > 0 {
-			p.PExpire(ctx, k, time.Duration(ms(ttl))*time.Millisecond)
-		}
+		push = appendCmds(ctx, p, k, maxLen, ttl, vals)
 		return nil
 	})
 	if err != nil {

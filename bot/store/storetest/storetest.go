@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bot.Store) {
 		{"AppendRange", testAppendRange},
 		{"AppendMaxLen", testAppendMaxLen},
 		{"AppendMany", testAppendMany},
+		{"Batch", testBatch},
 		{"AppendTTL", testAppendTTL},
 		{"Index", testIndex},
 		{"IndexMove", testIndexMove},
@@ -635,6 +636,45 @@ func testAppendMany(t *testing.T, s bot.Store) {
 		t.Fatal("Append with no values succeeded")
 	}
 	mustRange(t, s, "l", 0, "c", "d", "e", "f")
+}
+
+// A batch does its writes in order: a put, an append, and a delete only if the value is
+// still the one given.
+func testBatch(t *testing.T, s bot.Store) {
+	ctx := ctxFor(t)
+	mustPut(t, s, "lock", []byte("mine"), 0)
+	mustPut(t, s, "other-lock", []byte("theirs"), 0)
+	err := s.Batch(ctx,
+		bot.PutOp("session", []byte("v1"), 0),
+		bot.AppendOp("log", 2, 0, []byte("a"), []byte("b"), []byte("c")),
+		bot.DeleteIfEqualOp("lock", []byte("mine")),
+		bot.DeleteIfEqualOp("other-lock", []byte("mine")),
+		bot.PutOp("session", []byte("v2"), 0),
+		bot.IndexAddOp("queue", "b", 2),
+		bot.IndexAddOp("queue", "a", 1),
+	)
+	if err != nil {
+		t.Fatalf("Batch: %v", err)
+	}
+	mustGet(t, s, "session", []byte("v2"))
+	mustRange(t, s, "log", 0, "b", "c")
+	mustMiss(t, s, "lock")
+	mustGet(t, s, "other-lock", []byte("theirs"))
+	if got, err := s.IndexRange(ctx, "queue", math.Inf(-1), math.Inf(1), 0); err != nil || len(got) != 2 || got[0].Member != "a" || got[1].Member != "b" {
+		t.Fatalf("index after Batch: %v %v", got, err)
+	}
+	if err := s.Batch(ctx); err != nil {
+		t.Fatalf("empty Batch: %v", err)
+	}
+	if err := s.Batch(ctx, bot.PutOp("", []byte("x"), 0)); err == nil {
+		t.Fatal("Batch with an empty key succeeded")
+	}
+	if err := s.Batch(ctx, bot.AppendOp("log", 0, 0)); err == nil {
+		t.Fatal("Batch appending nothing succeeded")
+	}
+	if err := s.Batch(ctx, bot.IndexAddOp("queue", "c", math.NaN())); err == nil {
+		t.Fatal("Batch with a NaN score succeeded")
+	}
 }
 
 func testAppendTTL(t *testing.T, s bot.Store) {
