@@ -45,9 +45,20 @@ func (ls *Lease) ReleaseOp() Op { return DeleteIfEqualOp(ls.key, ls.token) }
 
 // Acquire waits until it holds key, or ctx ends.
 func (l Locker) Acquire(ctx context.Context, key string) (*Lease, error) {
+	lease, _, err := l.acquire(ctx, key, "")
+	return lease, err
+}
+
+// AcquireRead is Acquire that also reads the store key read as the lock is taken, in the same
+// round trip: what the lock guards (got is nil if read does not exist).
+func (l Locker) AcquireRead(ctx context.Context, key, read string) (*Lease, []byte, error) {
+	return l.acquire(ctx, key, read)
+}
+
+func (l Locker) acquire(ctx context.Context, key, read string) (*Lease, []byte, error) {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return nil, fmt.Errorf("lock token: %w", err)
+		return nil, nil, fmt.Errorf("lock token: %w", err)
 	}
 	lease := &Lease{store: l.Store, key: "lock:" + key, token: []byte(hex.EncodeToString(b[:]))}
 	poll := l.Poll
@@ -55,18 +66,27 @@ func (l Locker) Acquire(ctx context.Context, key string) (*Lease, error) {
 		poll = 5 * time.Millisecond
 	}
 	for {
-		ok, err := l.Store.PutIfAbsent(ctx, lease.key, lease.token, l.TTL)
+		var (
+			ok  bool
+			got []byte
+			err error
+		)
+		if read == "" {
+			ok, err = l.Store.PutIfAbsent(ctx, lease.key, lease.token, l.TTL)
+		} else {
+			ok, got, err = l.Store.Claim(ctx, lease.key, lease.token, l.TTL, read)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("lock %s: %w", key, err)
+			return nil, nil, fmt.Errorf("lock %s: %w", key, err)
 		}
 		if ok {
-			return lease, nil
+			return lease, got, nil
 		}
 		t := time.NewTimer(poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("lock %s: %w", key, ctx.Err())
+			return nil, nil, fmt.Errorf("lock %s: %w", key, ctx.Err())
 		case <-t.C:
 		}
 		if poll < 50*time.Millisecond {

@@ -132,7 +132,8 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 			}
 		}()
 	}
-	lease, err := r.Locker.Acquire(ctx, "conv:"+in.Key())
+	// The conversation's lock and its session, in one round trip.
+	lease, raw, err := r.Locker.AcquireRead(ctx, "conv:"+in.Key(), sessionKey(in.Address))
 	if err != nil {
 		return err
 	}
@@ -142,11 +143,7 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 			lease.Release()
 		}
 	}()
-
-	s, err := r.Sessions.Load(ctx, in.Address, start)
-	if err != nil {
-		return err
-	}
+	s := decodeSession(raw, in.Address, start)
 	if in.User != "" {
 		s.User = in.User
 	}

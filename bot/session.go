@@ -49,17 +49,22 @@ func sessionKey(a Address) string { return "session:" + a.Key() }
 func (ss Sessions) Load(ctx context.Context, a Address, now time.Time) (*Session, error) {
 	raw, err := ss.Store.Get(ctx, sessionKey(a))
 	if errors.Is(err, ErrNotFound) {
-		return &Session{Address: a, Started: now, Updated: now}, nil
+		raw, err = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
+	return decodeSession(raw, a, now), nil
+}
+
+// decodeSession reads a stored session; nil (none) gives a fresh one.
+func decodeSession(raw []byte, a Address, now time.Time) *Session {
 	var s Session
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if raw == nil || json.Unmarshal(raw, &s) != nil {
 		// A session written by an incompatible version is replaced rather than blocking the user.
-		return &Session{Address: a, Started: now, Updated: now}, nil
+		return &Session{Address: a, Started: now, Updated: now}
 	}
-	return &s, nil
+	return &s
 }
 
 // Save stores the session and restarts its idle timer.

@@ -47,6 +47,10 @@ type Store interface {
 	// IndexRange returns up to limit members (0: all) with min <= score <= max, lowest score first.
 	IndexRange(ctx context.Context, key string, min, max float64, limit int) ([]IndexEntry, error)
 
+	// Claim is PutIfAbsent and, when it put, Get(read) in the same round trip (got is nil when
+	// read does not exist): a lock and the state it guards for the price of one wait.
+	Claim(ctx context.Context, key string, val []byte, ttl time.Duration, read string) (claimed bool, got []byte, err error)
+
 	// Batch runs writes in order in one round trip: the end of a message's handling (session,
 	// transcript, lock release) costs one wait instead of three. It is not a transaction: on
 	// Redis Cluster the keys live on different nodes, and an error may leave some ops done.

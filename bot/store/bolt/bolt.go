@@ -400,29 +400,56 @@ func (s *Store) Put(ctx context.Context, key string, val []byte, ttl time.Durati
 }
 
 func (s *Store) PutIfAbsent(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
-	err := ctx.Err()
+	put, _, err := s.claim(ctx, key, val, ttl, "")
+	if err != nil {
+		return false, fmt.Errorf("bolt put if absent: %w", err)
+	}
+	return put, nil
+}
+
+func (s *Store) Claim(ctx context.Context, key string, val []byte, ttl time.Duration, read string) (bool, []byte, error) {
+	err := checkKey(read)
+	var put bool
+	var got []byte
+	if err == nil {
+		put, got, err = s.claim(ctx, key, val, ttl, read)
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("bolt claim: %w", err)
+	}
+	return put, got, nil
+}
+
+// claim puts val at key if absent and then reads read ("" reads nothing), in one transaction.
+func (s *Store) claim(ctx context.Context, key string, val []byte, ttl time.Duration, read string) (put bool, got []byte, err error) {
+	err = ctx.Err()
 	if err == nil {
 		err = checkKey(key)
 	}
 	if err == nil {
 		err = checkTTL(ttl)
 	}
-	var put bool
-	if err == nil {
-		now, exp := s.now(), s.expiry(ttl)
-		err = s.write(func(tx *bbolt.Tx) error {
-			put = false // Batch may run this again
-			if _, _, ok := kvGet(tx, []byte(key), now); ok {
-				return nil
-			}
-			put = true
-			return kvPut(tx, []byte(key), val, exp)
-		})
-	}
 	if err != nil {
-		return false, fmt.Errorf("bolt put if absent: %w", err)
+		return false, nil, err
 	}
-	return put, nil
+	now, exp := s.now(), s.expiry(ttl)
+	err = s.write(func(tx *bbolt.Tx) error {
+		put, got = false, nil // Batch may run this again
+		if _, _, ok := kvGet(tx, []byte(key), now); ok {
+			return nil
+		}
+		put = true
+		if err := kvPut(tx, []byte(key), val, exp); err != nil {
+			return err
+		}
+		if read != "" {
+			if v, _, ok := kvGet(tx, []byte(read), now); ok {
+				got = clone(v) // bbolt's memory is valid only inside the transaction
+			}
+		}
+		return nil
+	})
+	return put, got, err
 }
 
 // write runs one change in a transaction that bbolt may share with concurrent ones (Batch):

@@ -131,6 +131,54 @@ func (s *Store) PutIfAbsent(ctx context.Context, key string, val []byte, ttl tim
 	return ok, nil
 }
 
+// Claim pipelines SET NX and GET; on a Cluster, where the two keys may be on different nodes,
+// the GET follows the SET NX (only when it put).
+func (s *Store) Claim(ctx context.Context, key string, val []byte, ttl time.Duration, read string) (bool, []byte, error) {
+	k, err := s.key(key)
+	if err == nil {
+		err = checkTTL(ttl)
+	}
+	var r string
+	if err == nil {
+		r, err = s.key(read)
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("redis claim: %w", err)
+	}
+	if _, cluster := s.c.(*goredis.ClusterClient); cluster {
+		ok, err := s.PutIfAbsent(ctx, key, val, ttl)
+		if err != nil || !ok {
+			return false, nil, err
+		}
+		got, err := s.Get(ctx, read)
+		if errors.Is(err, bot.ErrNotFound) {
+			return true, nil, nil
+		}
+		return true, got, err
+	}
+	var set *goredis.BoolCmd
+	var get *goredis.StringCmd
+	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		set = p.SetNX(ctx, k, val, time.Duration(ms(ttl))*time.Millisecond)
+		get = p.Get(ctx, r)
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return false, nil, fmt.Errorf("redis claim: %w", err)
+	}
+	if !set.Val() {
+		return false, nil, nil
+	}
+	got, err := get.Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return true, nil, nil
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("redis claim: %w", err)
+	}
+	return true, got, nil
+}
+
 var deleteIfEqual = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
 	return redis.call('DEL', KEYS[1])
@@ -222,12 +270,16 @@ func appendCmds(ctx context.Context, p goredis.Pipeliner, k string, maxLen int, 
 	return push
 }
 
-// Batch sends every op in one pipeline (not MULTI: on a Cluster the keys are on several nodes).
+// queued is an op of a Batch with its full key.
+type queued struct {
+	op bot.Op
+	k  string
+}
+
+// Batch sends every op in one pipeline, which one server runs in order. A Cluster would send
+// the ops of different nodes in parallel, so there each op waits for the one before (a saved
+// session must be there before its lock is released).
 func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
-	type queued struct {
-		op bot.Op
-		k  string
-	}
 	qs := make([]queued, 0, len(ops))
 	for _, op := range ops {
 		k, err := s.key(op.Key)
@@ -245,6 +297,22 @@ func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
 	if len(qs) == 0 {
 		return nil
 	}
+	groups := [][]queued{qs}
+	if _, cluster := s.c.(*goredis.ClusterClient); cluster {
+		groups = groups[:0]
+		for _, q := range qs {
+			groups = append(groups, []queued{q})
+		}
+	}
+	for _, g := range groups {
+		if err := s.pipeline(ctx, g); err != nil {
+			return fmt.Errorf("redis batch: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) pipeline(ctx context.Context, qs []queued) error {
 	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, q := range qs {
 			switch q.op.Kind {
@@ -260,10 +328,7 @@ func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("redis batch: %w", err)
-	}
-	return nil
+	return err
 }
 
 func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Duration, vals ...[]byte) (int64, error) {

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bot.Store) {
 		{"AppendMaxLen", testAppendMaxLen},
 		{"AppendMany", testAppendMany},
 		{"Batch", testBatch},
+		{"Claim", testClaim},
 		{"AppendTTL", testAppendTTL},
 		{"Index", testIndex},
 		{"IndexMove", testIndexMove},
@@ -636,6 +637,29 @@ func testAppendMany(t *testing.T, s bot.Store) {
 		t.Fatal("Append with no values succeeded")
 	}
 	mustRange(t, s, "l", 0, "c", "d", "e", "f")
+}
+
+// Claim takes a free key and reads another in the same step; a taken key reads nothing.
+func testClaim(t *testing.T, s bot.Store) {
+	ctx := ctxFor(t)
+	mustPut(t, s, "state", []byte("S"), 0)
+	ok, got, err := s.Claim(ctx, "lock", []byte("me"), 0, "state")
+	if err != nil || !ok || string(got) != "S" {
+		t.Fatalf("Claim(free) = %v, %q, %v; want true, S", ok, got, err)
+	}
+	mustGet(t, s, "lock", []byte("me"))
+	ok, got, err = s.Claim(ctx, "lock", []byte("you"), 0, "state")
+	if err != nil || ok || got != nil {
+		t.Fatalf("Claim(taken) = %v, %q, %v; want false, nil", ok, got, err)
+	}
+	mustGet(t, s, "lock", []byte("me"))
+	ok, got, err = s.Claim(ctx, "lock2", []byte("me"), 0, "nothing-here")
+	if err != nil || !ok || got != nil {
+		t.Fatalf("Claim(missing read) = %v, %q, %v; want true, nil", ok, got, err)
+	}
+	if _, _, err := s.Claim(ctx, "lock3", []byte("me"), 0, ""); err == nil {
+		t.Fatal("Claim with an empty read key succeeded")
+	}
 }
 
 // A batch does its writes in order: a put, an append, and a delete only if the value is
