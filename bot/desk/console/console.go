@@ -45,6 +45,7 @@ type Texts interface {
 	T(lang, id string, data map[string]any) string
 	Has(lang, id string) bool
 	RTL(lang string) bool
+	Date(lang string, t time.Time) string
 }
 
 // Config is what a Console is built from.

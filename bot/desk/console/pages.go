@@ -351,7 +351,7 @@ func (c *Console) appointmentsPage(w http.ResponseWriter, r *http.Request, rq *r
 	if d.CanBook {
 		free, _ := c.desk.FreeSlots(rq.ctx, deskID, 30, "")
 		for _, sl := range free {
-			moves = append(moves, option{Value: sl.ID, Label: sl.Start.In(o.Location).Format("2006-01-02 15:04") + " · " + c.texts.T(lang, modeLabel(sl.Mode), nil)})
+			moves = append(moves, option{Value: sl.ID, Label: c.stamp(lang, sl.Start, deskID) + " · " + c.texts.T(lang, modeLabel(sl.Mode), nil)})
 		}
 	}
 	var day *dayView
@@ -359,7 +359,7 @@ func (c *Console) appointmentsPage(w http.ResponseWriter, r *http.Request, rq *r
 		st := e.Slot.Start.In(o.Location)
 		date := st.Format("2006-01-02")
 		if day == nil || day.Date != date {
-			d.Days = append(d.Days, dayView{Date: date, Label: c.texts.T(lang, dayLabel(st.Weekday()), nil) + " " + date})
+			d.Days = append(d.Days, dayView{Date: date, Label: c.texts.T(lang, dayLabel(st.Weekday()), nil) + " " + c.texts.Date(lang, st)})
 			day = &d.Days[len(d.Days)-1]
 		}
 		ev := entryView{SlotID: e.Slot.ID, Time: st.Format("15:04") + "–" + st.Add(e.Slot.Length).Format("15:04"),

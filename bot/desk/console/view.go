@@ -159,8 +159,8 @@ func (c *Console) local(t time.Time, deskID string) time.Time {
 	return t
 }
 
-// stamp writes a time for staff: "14:05" today, "2025-01-07 14:05" otherwise.
-func (c *Console) stamp(t time.Time, deskID string) string {
+// stamp writes a time for staff in their language: "14:05" today, "07/01/2025 14:05" otherwise.
+func (c *Console) stamp(lang string, t time.Time, deskID string) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -168,7 +168,7 @@ func (c *Console) stamp(t time.Time, deskID string) string {
 	if lt.Format("2006-01-02") == now.Format("2006-01-02") {
 		return lt.Format("15:04")
 	}
-	return lt.Format("2006-01-02 15:04")
+	return c.texts.Date(lang, lt) + " " + lt.Format("15:04")
 }
 
 // dur writes a duration for staff: "just now", "12 min", "3 h 5 min", "4 days".
@@ -223,7 +223,7 @@ func (c *Console) ticketView(rq *request, t *desk.Ticket) ticketView {
 		Topic:    c.label(lang, "desk.topic."+idPart(t.Topic), t.Topic),
 		Reason:   c.reason(lang, t.Reason),
 		Assignee: t.Assignee, Mine: t.Assignee == rq.who.Name,
-		Opened: c.stamp(t.Opened, t.Desk), Channel: t.Address.Channel, Requests: t.Requests,
+		Opened: c.stamp(lang, t.Opened, t.Desk), Channel: t.Address.Channel, Requests: t.Requests,
 	}
 	if t.Open() {
 		v.Age = c.dur(lang, now.Sub(t.Opened))
@@ -234,7 +234,7 @@ func (c *Console) ticketView(rq *request, t *desk.Ticket) ticketView {
 	if t.InHours {
 		v.Promise = c.texts.T(lang, "desk.console.promise_in_hours", map[string]any{"Wait": c.dur(lang, t.TypicalWait)})
 	} else if !t.ReplyBy.IsZero() {
-		v.Promise = c.texts.T(lang, "desk.console.promise_reply_by", map[string]any{"When": c.stamp(t.ReplyBy, t.Desk)})
+		v.Promise = c.texts.T(lang, "desk.console.promise_reply_by", map[string]any{"When": c.stamp(lang, t.ReplyBy, t.Desk)})
 	}
 	return v
 }
@@ -304,7 +304,7 @@ func (c *Console) ticketDetail(rq *request, t *desk.Ticket) *ticketDetail {
 
 func (c *Console) messageView(rq *request, t *desk.Ticket, m desk.Message) messageView {
 	lang := rq.lang
-	mv := messageView{Kind: m.From, Text: m.Text, At: c.stamp(m.At, t.Desk)}
+	mv := messageView{Kind: m.From, Text: m.Text, At: c.stamp(lang, m.At, t.Desk)}
 	who := func(name string) string {
 		if a, err := c.desk.Account(rq.ctx, name); err == nil {
 			return a.Who()
