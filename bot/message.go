@@ -44,15 +44,18 @@ type Inbound struct {
 	// Deduplicated: the channel already makes sure each delivery is handled once (Telegram
 	// claims every update_id durably), so the router need not check MessageID again.
 	Deduplicated bool
-	LangHint     string    // the channel's language hint, e.g. Telegram's language_code ("bn-Latn", "pt-BR")
-	Lang         string    // a language the user chose in the channel itself (web chat picker, chat --lang)
-	Text         string    // what the user typed (a caption for media)
-	Action       string    // the payload of a pressed button; empty for typed text
-	Media        Media     // non-text content, if any
-	Edited       bool      // an edit of an earlier message
-	Group        bool      // sent in a group chat: no personal flows there
-	Addressed    bool      // in a group: the bot was mentioned, replied to or commanded
-	At           time.Time // when the channel received it
+	// Commit are store writes the channel wants done with the conversation's last write of this
+	// message, saving it a round trip (Telegram takes the update out of its intake).
+	Commit    []Op
+	LangHint  string    // the channel's language hint, e.g. Telegram's language_code ("bn-Latn", "pt-BR")
+	Lang      string    // a language the user chose in the channel itself (web chat picker, chat --lang)
+	Text      string    // what the user typed (a caption for media)
+	Action    string    // the payload of a pressed button; empty for typed text
+	Media     Media     // non-text content, if any
+	Edited    bool      // an edit of an earlier message
+	Group     bool      // sent in a group chat: no personal flows there
+	Addressed bool      // in a group: the bot was mentioned, replied to or commanded
+	At        time.Time // when the channel received it
 }
 
 // Reply is one message from the bot to a user. Text uses the light markup parsed by ParseMarkup.

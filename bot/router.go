@@ -162,21 +162,22 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 	}
 	sent, err := r.deliver(ctx, in.Address, replies)
 	if throttled {
-		committed = r.commit(ctx, lease, in.Address, nil, sent)
+		committed = r.commit(ctx, lease, in.Address, nil, sent, in.Commit...)
 	} else {
 		said := TranscriptEntry{At: start, From: "user", Text: in.Text}
-		committed = r.commit(ctx, lease, in.Address, s, append([]TranscriptEntry{said}, sent...))
+		committed = r.commit(ctx, lease, in.Address, s, append([]TranscriptEntry{said}, sent...), in.Commit...)
 	}
 	r.Metrics.handled(in.Channel, s.Lang, r.Clock.Now().Sub(start), err)
 	return err
 }
 
 // commit ends the handling of a conversation's message in one store round trip: it saves the
-// session (unless nil), records the transcript lines and releases the lock. The replies are
-// already out, so a store failure is logged rather than returned: handling the message again
-// would send them twice. It reports whether the lock was released.
-func (r *Router) commit(ctx context.Context, lease *Lease, a Address, s *Session, lines []TranscriptEntry) bool {
-	ops := make([]Op, 0, 3)
+// session (unless nil), records the transcript lines, does the channel's extra writes and
+// releases the lock. The replies are already out, so a store failure is logged rather than
+// returned: handling the message again would send them twice. It reports whether the lock was
+// released.
+func (r *Router) commit(ctx context.Context, lease *Lease, a Address, s *Session, lines []TranscriptEntry, extra ...Op) bool {
+	ops := make([]Op, 0, 3+len(extra))
 	if s != nil {
 		op, err := r.Sessions.SaveOp(s)
 		if err != nil {
@@ -195,6 +196,7 @@ func (r *Router) commit(ctx context.Context, lease *Lease, a Address, s *Session
 	if len(raws) > 0 {
 		ops = append(ops, AppendOp(transcriptKey(a), transcriptMax, r.TranscriptTTL, raws...))
 	}
+	ops = append(ops, extra...)
 	ops = append(ops, lease.ReleaseOp())
 	if err := r.Store.Batch(context.WithoutCancel(ctx), ops...); err != nil {
 		r.Log.Warn("session and transcript not saved", "conversation", Pseudonym(a.Key()), "err", err)

@@ -75,6 +75,7 @@ const (
 	OpAppend                          // Append(Key, MaxLen, TTL, Vals...)
 	OpDeleteIfEqual                   // DeleteIfEqual(Key, Val)
 	OpIndexAdd                        // IndexAdd(Key, Member, Score)
+	OpIndexRemove                     // IndexRemove(Key, Member)
 )
 
 // Op is one write of a Batch; make it with PutOp, AppendOp or DeleteIfEqualOp.
@@ -109,10 +110,15 @@ func IndexAddOp(key, member string, score float64) Op {
 	return Op{Kind: OpIndexAdd, Key: key, Member: member, Score: score}
 }
 
+// IndexRemoveOp is IndexRemove as an Op.
+func IndexRemoveOp(key, member string) Op {
+	return Op{Kind: OpIndexRemove, Key: key, Member: member}
+}
+
 // Check reports what is wrong with an op, for the stores' Batch.
 func (op Op) Check() error {
 	switch {
-	case op.Kind < OpPut || op.Kind > OpIndexAdd:
+	case op.Kind < OpPut || op.Kind > OpIndexRemove:
 		return fmt.Errorf("unknown op %d", op.Kind)
 	case op.Kind == OpAppend && (op.MaxLen < 0 || len(op.Vals) == 0):
 		return errors.New("append needs values and a maxLen >= 0")

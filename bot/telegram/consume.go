@@ -290,9 +290,14 @@ func (c *Channel) handleEntry(ctx context.Context, e entry) {
 		return
 	}
 	for attempt := 1; ; attempt++ {
-		err := c.safeHandle(ctx, &u)
+		routed, err := c.safeHandle(ctx, &u, e)
 		var p errPanic
 		switch {
+		case err == nil && routed:
+			if e.raw == nil {
+				_ = c.store.Delete(context.WithoutCancel(ctx), c.bodyKey(e.id))
+			}
+			return // the router took it out of the intake
 		case err == nil:
 			c.finish(ctx, e)
 			return
@@ -337,14 +342,14 @@ func isSendFailure(err error) bool {
 	return errors.As(err, &se)
 }
 
-func (c *Channel) safeHandle(ctx context.Context, u *models.Update) (err error) {
+func (c *Channel) safeHandle(ctx context.Context, u *models.Update, e entry) (routed bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.Error("telegram: panic while handling an update", "update_id", u.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = errPanic{p}
+			routed, err = false, errPanic{p}
 		}
 	}()
-	return c.handleUpdate(ctx, u)
+	return c.handleUpdate(ctx, u, e)
 }
 
 // finish removes a handled (claimed) update from the intake.
@@ -410,22 +415,24 @@ func (c *Channel) answerCallback(ctx context.Context, id string) {
 	}
 }
 
-// handleUpdate turns one update into what it means for Sportello and runs it through the router.
-func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) error {
+// handleUpdate turns one update into what it means for Sportello and runs it through the
+// router, which takes the update out of the intake with its last write (routed: finish need
+// not; should that write fail, a rescan finds the update claimed and finishes it).
+func (c *Channel) handleUpdate(ctx context.Context, u *models.Update, e entry) (routed bool, err error) {
 	if c.beforeHandle != nil {
 		if err := c.beforeHandle(u); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if m := u.MyChatMember; m != nil {
-		return c.memberChanged(ctx, m)
+		return false, c.memberChanged(ctx, m)
 	}
 	if q := u.CallbackQuery; q != nil {
 		c.answerCallback(ctx, q.ID) // always, at once: the button stops spinning
 	}
 	in, t, ok := c.inbound(u)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	chatID, _ := strconv.ParseInt(in.Conversation, 10, 64)
 	c.mu.Lock()
@@ -440,13 +447,14 @@ func (c *Channel) handleUpdate(ctx context.Context, u *models.Update) error {
 		}
 		c.mu.Unlock()
 	}()
+	in.Commit = []bot.Op{bot.IndexRemoveOp(c.intakeKey(), e.member)}
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	run, err := c.router.Enqueue(hctx, in)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return run()
+	return true, run()
 }
 
 // typingAfter shows "typing…" in the chat if handling takes longer than TypingDelay, renewed

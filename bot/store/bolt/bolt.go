@@ -656,6 +656,8 @@ func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
 				_, err = kvDeleteIfEqual(tx, []byte(op.Key), op.Val, now)
 			case bot.OpIndexAdd:
 				err = indexAdd(tx, []byte(op.Key), []byte(op.Member), op.Score)
+			case bot.OpIndexRemove:
+				_, err = indexRemove(tx, []byte(op.Key), []byte(op.Member))
 			}
 			if err != nil {
 				return err
@@ -762,36 +764,39 @@ func (s *Store) IndexRemove(ctx context.Context, key, member string) (bool, erro
 	}
 	var removed bool
 	if err == nil {
-		err = s.write(func(tx *bbolt.Tx) error {
-			removed = false
-			idx := tx.Bucket(bucketIdx)
-			ib := idx.Bucket([]byte(key))
-			if ib == nil {
-				return nil
-			}
-			sb, mb := ib.Bucket(bucketScores), ib.Bucket(bucketMembers)
-			m := []byte(member)
-			old := mb.Get(m)
-			if old == nil {
-				return nil
-			}
-			removed = true
-			if err := sb.Delete(append(clone(old), m...)); err != nil {
-				return err
-			}
-			if err := mb.Delete(m); err != nil {
-				return err
-			}
-			if k, _ := mb.Cursor().First(); k == nil { // empty: drop the index, as Redis does
-				return idx.DeleteBucket([]byte(key))
-			}
-			return nil
+		err = s.write(func(tx *bbolt.Tx) (err error) {
+			removed, err = indexRemove(tx, []byte(key), []byte(member)) // may run again: sets removed afresh
+			return err
 		})
 	}
 	if err != nil {
 		return false, fmt.Errorf("bolt index remove: %w", err)
 	}
 	return removed, nil
+}
+
+// indexRemove is IndexRemove inside a transaction.
+func indexRemove(tx *bbolt.Tx, key, m []byte) (bool, error) {
+	idx := tx.Bucket(bucketIdx)
+	ib := idx.Bucket(key)
+	if ib == nil {
+		return false, nil
+	}
+	sb, mb := ib.Bucket(bucketScores), ib.Bucket(bucketMembers)
+	old := mb.Get(m)
+	if old == nil {
+		return false, nil
+	}
+	if err := sb.Delete(append(clone(old), m...)); err != nil {
+		return false, err
+	}
+	if err := mb.Delete(m); err != nil {
+		return false, err
+	}
+	if k, _ := mb.Cursor().First(); k == nil { // empty: drop the index, as Redis does
+		return true, idx.DeleteBucket(key)
+	}
+	return true, nil
 }
 
 func (s *Store) IndexRange(ctx context.Context, key string, min, max float64, limit int) ([]bot.IndexEntry, error) {

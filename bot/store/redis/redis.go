@@ -324,6 +324,8 @@ func (s *Store) pipeline(ctx context.Context, qs []queued) error {
 				deleteIfEqual.Eval(ctx, p, []string{q.k}, q.op.Val)
 			case bot.OpIndexAdd:
 				p.ZAdd(ctx, q.k, goredis.Z{Score: q.op.Score, Member: q.op.Member})
+			case bot.OpIndexRemove:
+				p.ZRem(ctx, q.k, q.op.Member)
 			}
 		}
 		return nil

@@ -676,6 +676,9 @@ func testBatch(t *testing.T, s bot.Store) {
 		bot.PutOp("session", []byte("v2"), 0),
 		bot.IndexAddOp("queue", "b", 2),
 		bot.IndexAddOp("queue", "a", 1),
+		bot.IndexAddOp("queue", "x", 3),
+		bot.IndexRemoveOp("queue", "x"),
+		bot.IndexRemoveOp("queue", "never-there"),
 	)
 	if err != nil {
 		t.Fatalf("Batch: %v", err)
