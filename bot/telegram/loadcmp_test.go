@@ -4,7 +4,7 @@ package telegram
 
 // The load comparison runs for minutes, so it is built only on request:
 //
-//	SPORTELLO_LOAD=200x8sx3 go test -tags load -run 'TestLoad$' -v ./bot/telegram/
+//	SPORTELLO_LOAD=200x8sx5 go test -tags load -run 'TestLoad$' -v ./bot/telegram/
 //
 // SPORTELLO_LOAD is <users>x<duration>[x<rounds>].
 
@@ -23,7 +23,7 @@ import (
 func TestLoad(t *testing.T) {
 	spec := os.Getenv("SPORTELLO_LOAD")
 	if spec == "" {
-		spec = "200x8sx3"
+		spec = "200x8sx5"
 	}
 	parts := strings.Split(spec, "x")
 	users, err := strconv.Atoi(parts[0])
