@@ -18,7 +18,7 @@ type Locker struct {
 
 // Lock waits until it holds key, or ctx ends. The returned func releases the lock.
 func (l Locker) Lock(ctx context.Context, key string) (func(), error) {
-	lease, err := l.Acquire(ctx, key)
+	lease, _, err := l.Acquire(ctx, key, "")
 	if err != nil {
 		return nil, err
 	}
@@ -43,34 +43,21 @@ func (ls *Lease) Release() {
 // ReleaseOp is Release as an op of a Store.Batch, so that it travels with the last writes.
 func (ls *Lease) ReleaseOp() Op { return DeleteIfEqualOp(ls.key, ls.token) }
 
-// Acquire waits until it holds key, or ctx ends.
-func (l Locker) Acquire(ctx context.Context, key string) (*Lease, error) {
-	lease, _, err := l.acquire(ctx, key, "")
-	return lease, err
-}
-
-// AcquireRead is Acquire that also reads the store key read as the lock is taken, in the same
-// round trip: what the lock guards (got is nil if read does not exist).
-func (l Locker) AcquireRead(ctx context.Context, key, read string) (*Lease, []byte, error) {
-	return l.acquire(ctx, key, read)
-}
-
-func (l Locker) acquire(ctx context.Context, key, read string) (*Lease, []byte, error) {
+// Acquire waits until it holds key, or ctx ends. Unless read is "", it also reads that store
+// key as the lock is taken, in the same round trip: what the lock guards (got is nil if read
+// does not exist).
+func (l Locker) Acquire(ctx context.Context, key, read string) (lease *Lease, got []byte, err error) {
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, nil, fmt.Errorf("lock token: %w", err)
 	}
-	lease := &Lease{store: l.Store, key: "lock:" + key, token: []byte(hex.EncodeToString(b[:]))}
+	lease = &Lease{store: l.Store, key: "lock:" + key, token: []byte(hex.EncodeToString(b[:]))}
 	poll := l.Poll
 	if poll <= 0 {
 		poll = 5 * time.Millisecond
 	}
 	for {
-		var (
-			ok  bool
-			got []byte
-			err error
-		)
+		var ok bool
 		if read == "" {
 			ok, err = l.Store.PutIfAbsent(ctx, lease.key, lease.token, l.TTL)
 		} else {

@@ -133,7 +133,7 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 		}()
 	}
 	// The conversation's lock and its session, in one round trip.
-	lease, raw, err := r.Locker.AcquireRead(ctx, "conv:"+in.Key(), sessionKey(in.Address))
+	lease, raw, err := r.Locker.Acquire(ctx, "conv:"+in.Key(), sessionKey(in.Address))
 	if err != nil {
 		return err
 	}
@@ -161,12 +161,12 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 		return err
 	}
 	sent, err := r.deliver(ctx, in.Address, replies)
-	if throttled {
-		committed = r.commit(ctx, lease, in.Address, nil, sent, in.Commit...)
-	} else {
-		said := TranscriptEntry{At: start, From: "user", Text: in.Text}
-		committed = r.commit(ctx, lease, in.Address, s, append([]TranscriptEntry{said}, sent...), in.Commit...)
+	save, lines := s, append([]TranscriptEntry{{At: start, From: "user", Text: in.Text}}, sent...)
+	if throttled { // a flood is neither remembered nor recorded
+		save, lines = nil, sent
 	}
+	committed = true
+	r.commit(ctx, lease, in.Address, save, lines, in.Commit...)
 	r.Metrics.handled(in.Channel, s.Lang, r.Clock.Now().Sub(start), err)
 	return err
 }
@@ -174,9 +174,8 @@ func (r *Router) process(ctx context.Context, in Inbound) (err error) {
 // commit ends the handling of a conversation's message in one store round trip: it saves the
 // session (unless nil), records the transcript lines, does the channel's extra writes and
 // releases the lock. The replies are already out, so a store failure is logged rather than
-// returned: handling the message again would send them twice. It reports whether the lock was
-// released.
-func (r *Router) commit(ctx context.Context, lease *Lease, a Address, s *Session, lines []TranscriptEntry, extra ...Op) bool {
+// returned (handling the message again would send them twice), and the lock released alone.
+func (r *Router) commit(ctx context.Context, lease *Lease, a Address, s *Session, lines []TranscriptEntry, extra ...Op) {
 	ops := make([]Op, 0, 3+len(extra))
 	if s != nil {
 		op, err := r.Sessions.SaveOp(s)
@@ -200,9 +199,8 @@ func (r *Router) commit(ctx context.Context, lease *Lease, a Address, s *Session
 	ops = append(ops, lease.ReleaseOp())
 	if err := r.Store.Batch(context.WithoutCancel(ctx), ops...); err != nil {
 		r.Log.Warn("session and transcript not saved", "conversation", Pseudonym(a.Key()), "err", err)
-		return false
+		lease.Release()
 	}
-	return true
 }
 
 // normalize cleans the inbound text and button payload in place and reports what is wrong with them.
@@ -273,22 +271,16 @@ func isSendFailure(err error) bool {
 // Notify changes a conversation's session and sends replies outside of a user's message —
 // a staff reply days later, a closed ticket, a reminder. It creates the session if it expired.
 func (r *Router) Notify(ctx context.Context, to Address, change func(*Session) []Reply) error {
-	lease, err := r.Locker.Acquire(ctx, "conv:"+to.Key())
-	if err != nil {
-		return err
-	}
 	now := r.Clock.Now()
-	s, err := r.Sessions.Load(ctx, to, now)
+	lease, raw, err := r.Locker.Acquire(ctx, "conv:"+to.Key(), sessionKey(to))
 	if err != nil {
-		lease.Release()
 		return err
 	}
+	s := decodeSession(raw, to, now)
 	replies := change(s)
 	s.Updated = now
 	sent, err := r.deliver(ctx, to, replies)
-	if !r.commit(ctx, lease, to, s, sent) {
-		lease.Release()
-	}
+	r.commit(ctx, lease, to, s, sent)
 	return err
 }
 

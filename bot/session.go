@@ -67,19 +67,8 @@ func decodeSession(raw []byte, a Address, now time.Time) *Session {
 	return &s
 }
 
-// Save stores the session and restarts its idle timer.
-func (ss Sessions) Save(ctx context.Context, s *Session) error {
-	op, err := ss.SaveOp(s)
-	if err != nil {
-		return err
-	}
-	if err := ss.Store.Put(ctx, op.Key, op.Val, op.TTL); err != nil {
-		return fmt.Errorf("save session: %w", err)
-	}
-	return nil
-}
-
-// SaveOp is Save as an op of a Store.Batch.
+// SaveOp stores the session, restarting its idle timer, as an op of a Store.Batch (the router
+// saves it with the message's other last writes).
 func (ss Sessions) SaveOp(s *Session) (Op, error) {
 	raw, err := json.Marshal(s)
 	if err != nil {

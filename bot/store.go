@@ -78,7 +78,8 @@ const (
 	OpIndexRemove                     // IndexRemove(Key, Member)
 )
 
-// Op is one write of a Batch; make it with PutOp, AppendOp or DeleteIfEqualOp.
+// Op is one write of a Batch; make it with PutOp, AppendOp, DeleteIfEqualOp, IndexAddOp or
+// IndexRemoveOp.
 type Op struct {
 	Kind   OpKind
 	Key    string
@@ -115,11 +116,14 @@ func IndexRemoveOp(key, member string) Op {
 	return Op{Kind: OpIndexRemove, Key: key, Member: member}
 }
 
-// Check reports what is wrong with an op, for the stores' Batch.
+// Check reports what is wrong with an op's values (the stores check the key themselves), for
+// Batch and for the single-op methods alike.
 func (op Op) Check() error {
 	switch {
 	case op.Kind < OpPut || op.Kind > OpIndexRemove:
 		return fmt.Errorf("unknown op %d", op.Kind)
+	case op.TTL < 0:
+		return fmt.Errorf("negative ttl %v", op.TTL)
 	case op.Kind == OpAppend && (op.MaxLen < 0 || len(op.Vals) == 0):
 		return errors.New("append needs values and a maxLen >= 0")
 	case op.Kind == OpIndexAdd && math.IsNaN(op.Score):

@@ -294,10 +294,8 @@ func (c *Channel) handleEntry(ctx context.Context, e entry) {
 		var p errPanic
 		switch {
 		case err == nil && routed:
-			if e.raw == nil {
-				_ = c.store.Delete(context.WithoutCancel(ctx), c.bodyKey(e.id))
-			}
-			return // the router took it out of the intake
+			c.dropBody(ctx, e) // the router took it out of the intake
+			return
 		case err == nil:
 			c.finish(ctx, e)
 			return
@@ -358,8 +356,13 @@ func (c *Channel) finish(ctx context.Context, e entry) {
 	if _, err := c.store.IndexRemove(ctx, c.intakeKey(), e.member); err != nil {
 		c.log.Warn("telegram: handled update not removed from the intake", "update_id", e.id, "err", err)
 	}
+	c.dropBody(ctx, e)
+}
+
+// dropBody deletes the body of a large update, kept beside the intake.
+func (c *Channel) dropBody(ctx context.Context, e entry) {
 	if e.raw == nil {
-		_ = c.store.Delete(ctx, c.bodyKey(e.id))
+		_ = c.store.Delete(context.WithoutCancel(ctx), c.bodyKey(e.id))
 	}
 }
 

@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,27 +99,10 @@ type harness struct {
 	echo   *echoResponder
 	ch     *Channel
 	cfg    Config
-	logs   *syncBuffer
+	logs   *storetest.SyncBuffer
 	stop   func()
 	// hooks applied to every channel the harness makes
 	setup func(c *Channel)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var catalog = func() *locales.Catalog {
@@ -153,7 +135,7 @@ func newHarness(t *testing.T, store bot.Store) *harness {
 	if store == nil {
 		store = storetest.NewBolt(t, nil)
 	}
-	h := &harness{t: t, srv: telegramtest.New(t), store: store, echo: &echoResponder{}, logs: &syncBuffer{}}
+	h := &harness{t: t, srv: telegramtest.New(t), store: store, echo: &echoResponder{}, logs: &storetest.SyncBuffer{}}
 	h.srv.SetLimits(telegramtest.NoLimits)
 	h.router = newRouter(store, h.echo, slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	h.cfg = Config{Token: h.srv.Token(), APIURL: h.srv.URL(), Limits: NoLimits, PollTimeout: 10 * time.Second, TypingDelay: time.Second}

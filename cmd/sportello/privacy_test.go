@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sportello/sportello/bot/desk"
 	"github.com/sportello/sportello/bot/desk/desktest"
+	"github.com/sportello/sportello/bot/store/storetest"
 	"github.com/sportello/sportello/bot/telegram/telegramtest"
 )
 
@@ -17,7 +16,7 @@ import (
 // handoff and a staff reply with the logs at debug level, and checks that the logs hold none of
 // it: no message text, no numbers the user typed, no names, no Telegram ids.
 func TestLogsHoldNoPersonalData(t *testing.T) {
-	var logs syncBuffer
+	var logs storetest.SyncBuffer
 	tg := telegramtest.New(t)
 	tg.SetLimits(telegramtest.NoLimits)
 	m := openTestMainWith(t, map[string]string{"TELEGRAM_TOKEN": tg.Token(), "TELEGRAM_API_URL": tg.URL()},
@@ -64,22 +63,4 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 	if t.Failed() || testing.Verbose() {
 		t.Logf("logs:\n%s", out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that several goroutines may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -550,17 +550,11 @@ func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64,
 
 func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Duration, vals ...[]byte) (int64, error) {
 	err := ctx.Err()
-	if err == nil && len(vals) == 0 {
-		err = errors.New("nothing to append")
-	}
 	if err == nil {
 		err = checkKey(key)
 	}
 	if err == nil {
-		err = checkTTL(ttl)
-	}
-	if err == nil && maxLen < 0 {
-		err = fmt.Errorf("negative maxLen %d", maxLen)
+		err = bot.AppendOp(key, maxLen, ttl, vals...).Check()
 	}
 	var n int64
 	if err == nil {
@@ -630,9 +624,6 @@ func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
 	}
 	for _, op := range ops {
 		err := checkKey(op.Key)
-		if err == nil {
-			err = checkTTL(op.TTL)
-		}
 		if err == nil {
 			err = op.Check()
 		}
@@ -716,8 +707,8 @@ func (s *Store) IndexAdd(ctx context.Context, key, member string, score float64)
 	if err == nil {
 		err = checkKey(key)
 	}
-	if err == nil && math.IsNaN(score) {
-		err = errors.New("score is NaN")
+	if err == nil {
+		err = bot.IndexAddOp(key, member, score).Check()
 	}
 	if err == nil {
 		err = s.write(func(tx *bbolt.Tx) error { return indexAdd(tx, []byte(key), []byte(member), score) })

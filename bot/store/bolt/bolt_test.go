@@ -22,9 +22,6 @@ func TestContract(t *testing.T) {
 
 // The contract also holds on the real clock (the suite then waits in real time).
 func TestContractSystemClock(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real-time expiry")
-	}
 	storetest.Run(t, func(t *testing.T) bot.Store { return storetest.NewBolt(t, bot.SystemClock{}) })
 }
 

@@ -284,9 +284,6 @@ func (s *Store) Batch(ctx context.Context, ops ...bot.Op) error {
 	for _, op := range ops {
 		k, err := s.key(op.Key)
 		if err == nil {
-			err = checkTTL(op.TTL)
-		}
-		if err == nil {
 			err = op.Check()
 		}
 		if err != nil {
@@ -336,13 +333,7 @@ func (s *Store) pipeline(ctx context.Context, qs []queued) error {
 func (s *Store) Append(ctx context.Context, key string, maxLen int, ttl time.Duration, vals ...[]byte) (int64, error) {
 	k, err := s.key(key)
 	if err == nil {
-		err = checkTTL(ttl)
-	}
-	if err == nil && maxLen < 0 {
-		err = fmt.Errorf("negative maxLen %d", maxLen)
-	}
-	if err == nil && len(vals) == 0 {
-		err = errors.New("nothing to append")
+		err = bot.AppendOp(key, maxLen, ttl, vals...).Check()
 	}
 	if err != nil {
 		return 0, fmt.Errorf("redis append: %w", err)
@@ -380,8 +371,8 @@ func (s *Store) Range(ctx context.Context, key string, start int64) ([][]byte, e
 
 func (s *Store) IndexAdd(ctx context.Context, key, member string, score float64) error {
 	k, err := s.key(key)
-	if err == nil && math.IsNaN(score) {
-		err = errors.New("score is NaN")
+	if err == nil {
+		err = bot.IndexAddOp(key, member, score).Check()
 	}
 	if err == nil {
 		err = s.c.ZAdd(ctx, k, goredis.Z{Score: score, Member: member}).Err()

@@ -113,18 +113,12 @@ func BenchmarkPutGetParallel(b *testing.B) {
 // The same contract on a private three-master Redis Cluster: keys of one test spread over
 // slots, so every operation must stay single-key.
 func TestContractCluster(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Redis Cluster")
-	}
 	url := storetest.StartRedisCluster(t, 3)
 	storetest.Run(t, func(t *testing.T) bot.Store { return storetest.NewRedisAt(t, url) })
 }
 
 // And behind Sentinel, with a password on the master and a database number.
 func TestContractSentinel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Redis with Sentinel")
-	}
 	url := storetest.StartRedisSentinel(t)
 	storetest.Run(t, func(t *testing.T) bot.Store { return storetest.NewRedisAt(t, url) })
 }

@@ -269,7 +269,7 @@ func spawn(dir, conf string, extra ...string) (*server, error) {
 		args = append(args, extra...)
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
-		out := &syncBuffer{}
+		out := &SyncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		dieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
@@ -291,7 +291,7 @@ func spawn(dir, conf string, extra ...string) (*server, error) {
 }
 
 // waitReady polls addr until it answers PING, the process exits, or 5 seconds pass.
-func waitReady(addr string, exited <-chan struct{}, out *syncBuffer) error {
+func waitReady(addr string, exited <-chan struct{}, out *SyncBuffer) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		reply, err := pingReply(addr)
@@ -312,18 +312,19 @@ func waitReady(addr string, exited <-chan struct{}, out *syncBuffer) error {
 	}
 }
 
-type syncBuffer struct {
+// SyncBuffer is a buffer several goroutines may write to: a server's output, a test's logs.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
